@@ -1,0 +1,13 @@
+"""Dataset meta-features: describe a dataset as a fixed-length vector of numbers.
+
+>>> from sklearn.datasets import load_iris
+>>> import metafeatures
+>>> X, y = load_iris(return_X_y=True)
+>>> m = metafeatures.extract(X, y)
+>>> m["NumberOfInstances"]
+np.float64(150.0)
+"""
+
+from ._extract import GROUPS, UNDEFINED, extract, list_features
+
+__all__ = ["extract", "list_features", "GROUPS", "UNDEFINED"]

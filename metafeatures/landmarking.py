@@ -1,0 +1,110 @@
+"""Landmarking: cross-validated quality of cheap learners (classification).
+
+Learners run on the shared landmark subsample (at most ``LANDMARK_ROWS`` rows of the
+canonical seeded order, numeric columns median-imputed and standardized, categorical
+columns one-hot encoded on their most frequent levels). Folds are consecutive blocks of
+that order, stratified, so the result does not depend on the caller's row order.
+Accuracy and Cohen's kappa are computed on the pooled out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from ._prepare import Prepared
+from ._registry import FeatureSpec
+
+GROUP = "landmarking"
+N_FOLDS = 5
+
+LEARNERS: dict[str, str] = {
+    "1nn": "1-nearest neighbour (Euclidean, standardized features)",
+    "stump": "decision stump (best single split)",
+    "random_node": "decision stump on one randomly chosen feature (seeded)",
+    "naive_bayes": "Gaussian naive Bayes",
+    "lda": "linear discriminant analysis (lsqr, Ledoit-Wolf shrinkage)",
+    "tree3": "decision tree of depth 3",
+}
+
+FEATURES: list[FeatureSpec] = [
+    FeatureSpec(
+        f"landmark.{key}.{metric}",
+        GROUP,
+        f"{label}: out-of-fold {metric}",
+        "high",
+        "",
+        True,
+        "classification",
+    )
+    for key, label in LEARNERS.items()
+    for metric in ("accuracy", "kappa")
+]
+
+
+def stratified_folds(y: np.ndarray, n_folds: int) -> np.ndarray:
+    """Fold index per row: rows of each class dealt round-robin in their given order."""
+    fold = np.empty(y.shape[0], dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        fold[idx] = np.arange(idx.size) % n_folds
+    return fold
+
+
+def oof_predict(
+    make: Callable[[], object], X: np.ndarray, y: np.ndarray, fold: np.ndarray
+) -> np.ndarray:
+    """Pooled out-of-fold predictions of the estimator ``make()``."""
+    pred = np.empty_like(y)
+    for f in np.unique(fold):
+        test = fold == f
+        est = make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X[~test], y[~test])  # type: ignore[attr-defined]
+            pred[test] = est.predict(X[test])  # type: ignore[attr-defined]
+    return pred
+
+
+def _kappa(y: np.ndarray, pred: np.ndarray) -> float:
+    po = float(np.mean(y == pred))
+    classes = np.union1d(y, pred)
+    pe = sum(float(np.mean(y == c)) * float(np.mean(pred == c)) for c in classes)
+    return (po - pe) / (1.0 - pe) if pe < 1.0 else float("nan")
+
+
+def compute(p: Prepared) -> dict[str, float]:
+    nan = float("nan")
+    if p.task != "classification":
+        return {s.name: nan for s in FEATURES}
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = p.landmark_X, p.landmark_y
+    n_folds = min(N_FOLDS, max(2, int(np.bincount(y).max())))
+    fold = stratified_folds(y, n_folds)
+    rng = np.random.default_rng(p.random_state)
+    col = int(rng.integers(X.shape[1]))
+    makers: dict[str, tuple[Callable[[], object], np.ndarray]] = {
+        "1nn": (lambda: KNeighborsClassifier(n_neighbors=1, algorithm="auto"), X),
+        "stump": (lambda: DecisionTreeClassifier(max_depth=1, random_state=0), X),
+        "random_node": (lambda: DecisionTreeClassifier(max_depth=1, random_state=0), X[:, [col]]),
+        "naive_bayes": (GaussianNB, X),
+        "lda": (lambda: LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), X),
+        "tree3": (lambda: DecisionTreeClassifier(max_depth=3, random_state=0), X),
+    }
+    out: dict[str, float] = {}
+    for key, (make, data) in makers.items():
+        try:
+            pred = oof_predict(make, data, y, fold)
+        except (ValueError, np.linalg.LinAlgError):
+            out[f"landmark.{key}.accuracy"] = nan
+            out[f"landmark.{key}.kappa"] = nan
+            continue
+        out[f"landmark.{key}.accuracy"] = float(np.mean(pred == y))
+        out[f"landmark.{key}.kappa"] = _kappa(y, pred)
+    return out

@@ -1,0 +1,196 @@
+"""Statistical meta-features of the numeric columns (on the shared subsample).
+
+Per-column moments ignore missing values. Skewness is the Fisher-Pearson moment
+coefficient ``m3 / m2**1.5`` and kurtosis the excess kurtosis ``m4 / m2**2 - 3``
+(scipy's defaults; pymfe's ``method=1``). They are undefined for constant columns,
+which are then left out of the summaries. Correlations, covariances and PCA use the
+median-imputed numeric columns; pairs involving a constant column are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._prepare import Prepared
+from ._registry import FeatureSpec, summarize, summary_specs
+
+GROUP = "statistical"
+
+
+def _sf(specs: list[FeatureSpec], scale_free: bool) -> list[FeatureSpec]:
+    return [
+        FeatureSpec(s.name, s.group, s.description, s.cost, s.openml_name, scale_free, s.task)
+        for s in specs
+    ]
+
+
+SKEW = summary_specs("", GROUP, "skewness of numeric columns", openml_stem="SkewnessOfNumericAtts", scale_free=True)
+KURT = summary_specs("", GROUP, "excess kurtosis of numeric columns", openml_stem="KurtosisOfNumericAtts", scale_free=True)
+MEANS = summary_specs("", GROUP, "means of numeric columns", openml_stem="MeansOfNumericAtts")
+STDS = summary_specs("", GROUP, "standard deviations (ddof=1) of numeric columns", openml_stem="StdDevOfNumericAtts")
+COR = summary_specs("stat.cor_abs", GROUP, "absolute Pearson correlations of numeric column pairs", cost="medium", scale_free=True)
+COV = summary_specs("stat.cov_abs", GROUP, "absolute covariances of numeric column pairs", cost="medium", which=("mean", "max"))
+CV = _sf(summary_specs("stat.cv", GROUP, "coefficients of variation sd/|mean| of numeric columns", which=("mean", "max")), True)
+
+
+def _s(name: str, desc: str, cost: str = "low", scale_free: bool = True) -> FeatureSpec:
+    return FeatureSpec(name, GROUP, desc, cost, "", scale_free)
+
+
+FEATURES: list[FeatureSpec] = [
+    *SKEW,
+    *KURT,
+    *MEANS,
+    *STDS,
+    *COR,
+    *COV,
+    *CV,
+    _s("stat.cor_high_share", "share of numeric column pairs with |correlation| >= 0.5", "medium"),
+    _s("stat.outlier_features_share", "share of numeric columns with a value beyond 1.5 IQR of the quartiles (pymfe nr_outliers / columns)", "medium"),
+    _s("stat.outlier_cells_share", "share of non-missing numeric cells beyond 1.5 IQR of their column's quartiles", "medium"),
+    _s("stat.iqr_to_sd.mean", "mean over numeric columns of IQR / sd", "medium"),
+    _s("stat.low_cardinality_share", "share of numeric columns with at most 10 distinct values", "medium"),
+    _s("stat.zero_share", "share of numeric cells equal to 0 (sparsity)"),
+    _s("stat.pca.components_95_share", "share of principal components (correlation matrix) needed for 95% of the variance", "medium"),
+    _s("stat.pca.first_ratio", "variance share of the first principal component (correlation matrix)", "medium"),
+    _s("stat.pca.first_skewness_abs", "|skewness| of the scores on the first principal component", "medium"),
+    _s("stat.pca.first_kurtosis", "excess kurtosis of the scores on the first principal component", "medium"),
+    _s("stat.can_cor_first", "first canonical correlation between numeric columns and the target (one-hot classes; the target itself for regression)", "medium"),
+]
+
+
+def _names(specs: list[FeatureSpec]) -> list[str]:
+    return [s.name for s in specs]
+
+
+def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
+    """NaN-aware per-column mean, sd (ddof=1), skewness and excess kurtosis."""
+    ok = ~np.isnan(num)
+    cnt = ok.sum(axis=0).astype(np.float64)
+    x = np.where(ok, num, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=0) / cnt
+        c = np.where(ok, num - mean, 0.0)
+        c2 = c * c
+        m2 = c2.sum(axis=0) / cnt
+        m3 = (c2 * c).sum(axis=0) / cnt
+        m4 = (c2 * c2).sum(axis=0) / cnt
+        sd = np.sqrt(m2 * cnt / (cnt - 1))
+        # relative threshold: a column is constant when its spread is at rounding level
+        const = m2 <= (1e-12 * np.maximum(np.abs(mean), 1e-300)) ** 2
+        const |= m2 == 0
+        skew = np.where(const, np.nan, m3 / m2**1.5)
+        kurt = np.where(const, np.nan, m4 / m2**2 - 3.0)
+    return {"mean": mean, "sd": sd, "skew": skew, "kurt": kurt, "const": const, "count": cnt}
+
+
+def _moments(x: np.ndarray) -> tuple[float, float]:
+    c = x - x.mean()
+    m2 = float(np.mean(c * c))
+    if m2 <= 0:
+        return float("nan"), float("nan")
+    return float(np.mean(c**3) / m2**1.5), float(np.mean(c**4) / m2**2 - 3.0)
+
+
+def compute(p: Prepared) -> dict[str, float]:
+    out: dict[str, float] = {}
+    num = p.num
+    d = num.shape[1]
+    nan = float("nan")
+    if d == 0:
+        return {s.name: nan for s in FEATURES}
+    mom = column_moments(num)
+    out.update(summarize(mom["skew"], _names(SKEW)))
+    out.update(summarize(mom["kurt"], _names(KURT)))
+    out.update(summarize(mom["mean"], _names(MEANS)))
+    out.update(summarize(mom["sd"], _names(STDS)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = np.where(mom["const"] | (mom["mean"] == 0), np.nan, mom["sd"] / np.abs(mom["mean"]))
+    out.update(summarize(cv, _names(CV)))
+
+    # quartiles per column (NaN-aware), outliers
+    q1, q3 = np.nanpercentile(num, [25, 75], axis=0)
+    iqr = q3 - q1
+    lo, hi = q1 - 1.5 * iqr, q3 + 1.5 * iqr
+    with np.errstate(invalid="ignore"):
+        beyond = (num < lo) | (num > hi)
+    out["stat.outlier_features_share"] = float(beyond.any(axis=0).mean())
+    ok = ~np.isnan(num)
+    out["stat.outlier_cells_share"] = float(beyond.sum() / max(ok.sum(), 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(mom["const"], np.nan, iqr / mom["sd"])
+    out["stat.iqr_to_sd.mean"] = float(np.nanmean(ratio)) if np.isfinite(ratio).any() else nan
+    low_card = [np.unique(num[ok[:, j], j][:5000]).size <= 10 for j in range(d)]
+    out["stat.low_cardinality_share"] = float(np.mean(low_card))
+    out["stat.zero_share"] = float((num == 0).sum() / max(ok.sum(), 1))
+
+    # correlations and covariances on the imputed columns, constant columns dropped
+    keep = ~mom["const"]
+    xi = p.num_imputed[:, keep]
+    k = xi.shape[1]
+    cor_names = _names(COR)
+    if k >= 2:
+        xc = xi - xi.mean(axis=0)
+        cov = (xc.T @ xc) / (xc.shape[0] - 1)
+        sd = np.sqrt(np.diag(cov))
+        sd[sd == 0] = np.nan
+        cor = cov / np.outer(sd, sd)
+        tri = np.tril_indices(k, -1)
+        rabs = np.abs(cor[tri])
+        out.update(summarize(rabs, cor_names))
+        out.update(summarize(np.abs(cov[tri]), _names(COV)))
+        out["stat.cor_high_share"] = float(np.nanmean(rabs >= 0.5))
+        cor = np.where(np.isfinite(cor), cor, 0.0)
+        np.fill_diagonal(cor, 1.0)
+        evals, evecs = np.linalg.eigh(cor)
+        evals = np.clip(evals[::-1], 0.0, None)
+        evecs = evecs[:, ::-1]
+        share = np.cumsum(evals) / evals.sum()
+        out["stat.pca.components_95_share"] = float((np.searchsorted(share, 0.95) + 1) / k)
+        out["stat.pca.first_ratio"] = float(share[0])
+        z = xc / np.where(np.isnan(sd), 1.0, sd)
+        scores = z @ evecs[:, 0]
+        sk, ku = _moments(scores)
+        out["stat.pca.first_skewness_abs"] = abs(sk)
+        out["stat.pca.first_kurtosis"] = ku
+        out["stat.can_cor_first"] = _first_canonical_correlation(xc, cov, p)
+    else:
+        for name in cor_names + _names(COV) + [
+            "stat.cor_high_share",
+            "stat.pca.components_95_share",
+            "stat.pca.first_ratio",
+            "stat.pca.first_skewness_abs",
+            "stat.pca.first_kurtosis",
+            "stat.can_cor_first",
+        ]:
+            out[name] = nan
+    return out
+
+
+def _inv_sqrt(cov: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse square root of a covariance matrix (tiny eigenvalues dropped)."""
+    w, v = np.linalg.eigh(cov)
+    tol = max(w.max(), 0.0) * cov.shape[0] * np.finfo(np.float64).eps * 100
+    keep = w > tol
+    return v[:, keep] / np.sqrt(w[keep])
+
+
+def _first_canonical_correlation(xc: np.ndarray, cov: np.ndarray, p: Prepared) -> float:
+    """Largest canonical correlation from covariance matrices (O(p^3) after X'X)."""
+    if p.task == "classification":
+        y = p.y_codes
+        classes = np.unique(y)
+        if classes.size < 2:
+            return float("nan")
+        yb = (y[:, None] == classes[None, 1:]).astype(np.float64)
+    else:
+        yb = p.y_num[:, None].astype(np.float64)
+    yc = yb - yb.mean(axis=0)
+    m = xc.shape[0]
+    sxy = (xc.T @ yc) / (m - 1)
+    syy = (yc.T @ yc) / (m - 1)
+    wx, wy = _inv_sqrt(cov), _inv_sqrt(syy)
+    if wx.shape[1] == 0 or wy.shape[1] == 0:
+        return float("nan")
+    s = np.linalg.svd(wx.T @ sxy @ wy, compute_uv=False)
+    return float(np.clip(s[0], 0.0, 1.0))

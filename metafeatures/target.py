@@ -1,0 +1,97 @@
+"""Target meta-features for regression: shape of the target and landmarkers' R^2.
+
+Landmarker R^2 is ``1 - SSE / SST`` of pooled out-of-fold predictions on the landmark
+subsample (5 folds, consecutive rows dealt round-robin in the canonical seeded order).
+All features here are undefined for classification.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._prepare import Prepared
+from ._registry import FeatureSpec
+from .landmarking import oof_predict
+from .statistical import column_moments
+
+GROUP = "target"
+
+
+def _s(name: str, desc: str, cost: str = "low", scale_free: bool = True) -> FeatureSpec:
+    return FeatureSpec(name, GROUP, desc, cost, "", scale_free, "regression")
+
+
+REGRESSORS = {
+    "1nn": "1-nearest neighbour",
+    "stump": "decision stump",
+    "linear": "ridge regression (alpha=1, standardized features)",
+    "tree3": "decision tree of depth 3",
+}
+
+FEATURES: list[FeatureSpec] = [
+    _s("target.skewness", "skewness of the target"),
+    _s("target.kurtosis", "excess kurtosis of the target"),
+    _s("target.cv", "coefficient of variation sd/|mean| of the target"),
+    _s("target.unique_share", "distinct target values / rows"),
+    _s("target.integer_share", "share of integer-valued targets", scale_free=False),
+    _s("target.outlier_share", "share of targets beyond 1.5 IQR of the quartiles"),
+    _s("target.cor_abs.max", "max |Pearson correlation| of a numeric column with the target", "medium"),
+    _s("target.cor_abs.mean", "mean |Pearson correlation| of numeric columns with the target", "medium"),
+    *[
+        _s(f"target.landmark.{k}.r2", f"{label}: out-of-fold R^2", "high")
+        for k, label in REGRESSORS.items()
+    ],
+]
+
+
+def compute(p: Prepared) -> dict[str, float]:
+    nan = float("nan")
+    if p.task != "regression":
+        return {s.name: nan for s in FEATURES}
+    y = p.y_num
+    mom = column_moments(y[:, None])
+    out: dict[str, float] = {
+        "target.skewness": float(mom["skew"][0]),
+        "target.kurtosis": float(mom["kurt"][0]),
+        "target.cv": float(mom["sd"][0] / abs(mom["mean"][0])) if mom["mean"][0] != 0 else nan,
+        "target.unique_share": float(np.unique(y).size / y.size),
+        "target.integer_share": float(np.mean(np.mod(y, 1.0) == 0.0)),
+    }
+    q1, q3 = np.percentile(y, [25, 75])
+    iqr = q3 - q1
+    out["target.outlier_share"] = float(np.mean((y < q1 - 1.5 * iqr) | (y > q3 + 1.5 * iqr)))
+    xi = p.num_imputed
+    if xi.shape[1] and not mom["const"][0]:
+        xc = xi - xi.mean(axis=0)
+        yc = y - y.mean()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = (xc.T @ yc) / (np.sqrt((xc * xc).sum(axis=0)) * np.sqrt(yc @ yc))
+        r = np.abs(r[np.isfinite(r)])
+        out["target.cor_abs.max"] = float(r.max()) if r.size else nan
+        out["target.cor_abs.mean"] = float(r.mean()) if r.size else nan
+    else:
+        out["target.cor_abs.max"] = nan
+        out["target.cor_abs.mean"] = nan
+
+    from sklearn.linear_model import Ridge
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    X, yl = p.landmark_X, p.landmark_y
+    fold = np.arange(yl.size) % min(5, yl.size)
+    sst = float(((yl - yl.mean()) ** 2).sum())
+    makers = {
+        "1nn": lambda: KNeighborsRegressor(n_neighbors=1),
+        "stump": lambda: DecisionTreeRegressor(max_depth=1, random_state=0),
+        "linear": lambda: Ridge(alpha=1.0),
+        "tree3": lambda: DecisionTreeRegressor(max_depth=3, random_state=0),
+    }
+    for key, make in makers.items():
+        name = f"target.landmark.{key}.r2"
+        if sst <= 0:
+            out[name] = nan
+            continue
+        pred = oof_predict(make, X, yl.astype(np.float64), fold)
+        # R^2 below -1 carries no extra information and would dominate distances
+        out[name] = float(max(1.0 - ((yl - pred) ** 2).sum() / sst, -1.0))
+    return out
