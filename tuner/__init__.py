@@ -1,1 +1,1 @@
-"""placeholder."""
+"""tuner: what users touch (Optuna sampler, scikit-learn wrapper, CLI, benchmarks)."""

@@ -1,0 +1,347 @@
+"""Built-in search spaces: Optuna distributions, a stable signature, an estimator builder.
+
+>>> from warmstart import spaces
+>>> sorted(spaces.get_space("xgboost-classifier"))[:2]
+['colsample_bytree', 'learning_rate']
+>>> len(spaces.space_signature("xgboost-classifier"))
+12
+
+Every space uses the same preprocessing of the raw table (:func:`make_preprocessor`):
+numeric columns are median-imputed with missing-value indicators, categorical columns
+are mode-imputed and one-hot encoded (at most 20 levels, rarer levels grouped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna.distributions as od
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A named search space: distributions, fixed parameters and how to build the model."""
+
+    name: str
+    task_type: str  # "classification" or "regression"
+    distributions: Mapping[str, BaseDistribution]
+    fixed: Mapping[str, Any]
+    builder: Callable[[dict[str, Any]], Any] = field(repr=False, compare=False)
+    estimator_defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def signature(self) -> str:
+        """Hash of the name, distributions and fixed parameters (12 hex digits)."""
+        payload = {
+            "name": self.name,
+            "task_type": self.task_type,
+            "distributions": {
+                k: od.distribution_to_json(v) for k, v in sorted(self.distributions.items())
+            },
+            "fixed": {k: repr(v) for k, v in sorted(self.fixed.items())},
+        }
+        text = json.dumps(payload, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def params(self) -> list[str]:
+        """Hyperparameter names in a stable (sorted) order."""
+        return sorted(self.distributions)
+
+    def build(self, config: Mapping[str, Any]) -> Any:
+        """A fresh, unfitted estimator (preprocessing included) for ``config``."""
+        unknown = set(config) - set(self.distributions)
+        if unknown:
+            raise ValueError(
+                f"config has parameters {sorted(unknown)} that space {self.name!r} does not "
+                f"define; its parameters are {self.params}."
+            )
+        params = {**self.fixed, **self.defaults(), **dict(config)}
+        return self.builder(params)
+
+    def defaults(self) -> dict[str, Any]:
+        """The estimator's own defaults, clipped into the space (a baseline config)."""
+        return {k: clip(self.distributions[k], v) for k, v in self.estimator_defaults.items()}
+
+    def validate(self, config: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first parameter outside its distribution."""
+        for k, dist in self.distributions.items():
+            if k not in config:
+                raise ValueError(f"config lacks parameter {k!r} of space {self.name!r}")
+            if not dist._contains(dist.to_internal_repr(config[k])):
+                raise ValueError(f"config[{k!r}]={config[k]!r} is outside {dist}")
+
+
+# ----------------------------------------------------------------- unit-cube mapping
+def clip(dist: BaseDistribution, value: Any) -> Any:
+    """Clip ``value`` into ``dist`` (steps honoured); categorical values must belong."""
+    if isinstance(dist, CategoricalDistribution):
+        if value not in dist.choices:
+            raise ValueError(f"{value!r} is not one of {dist.choices}")
+        return value
+    lo, hi = dist.low, dist.high  # type: ignore[attr-defined]
+    v = min(max(float(value), lo), hi)
+    if isinstance(dist, IntDistribution):
+        step = dist.step
+        v = lo + round((v - lo) / step) * step
+        return int(min(max(v, lo), hi))
+    if dist.step is not None:  # type: ignore[attr-defined]
+        step = dist.step  # type: ignore[attr-defined]
+        v = lo + round((v - lo) / step) * step
+        v = min(max(v, lo), hi)
+    return float(v)
+
+
+def from_unit(dist: BaseDistribution, u: float) -> Any:
+    """Map ``u`` in [0, 1] to a value of ``dist`` (log-uniform where ``log=True``)."""
+    u = min(max(float(u), 0.0), 1.0)
+    if isinstance(dist, CategoricalDistribution):
+        k = len(dist.choices)
+        return dist.choices[min(int(u * k), k - 1)]
+    lo, hi = dist.low, dist.high  # type: ignore[attr-defined]
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            v = math.exp(math.log(lo - 0.5 if lo > 0.5 else lo) + u * (
+                math.log(hi + 0.5) - math.log(lo - 0.5 if lo > 0.5 else lo)))
+        else:
+            v = lo - 0.5 + u * (hi - lo + 1)
+        return clip(dist, v)
+    if dist.log:  # type: ignore[attr-defined]
+        v = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+    else:
+        v = lo + u * (hi - lo)
+    return clip(dist, v)
+
+
+def to_unit(dist: BaseDistribution, value: Any) -> float:
+    """Inverse of :func:`from_unit` for numeric distributions (categoricals: bin centre)."""
+    if isinstance(dist, CategoricalDistribution):
+        k = len(dist.choices)
+        return (dist.choices.index(value) + 0.5) / k
+    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    v = float(value)
+    if isinstance(dist, IntDistribution):
+        lo_, hi_ = lo - 0.5, hi + 0.5
+        if dist.log and lo_ > 0:
+            return (math.log(v) - math.log(lo_)) / (math.log(hi_) - math.log(lo_))
+        if dist.log:
+            return (math.log(v) - math.log(lo)) / (math.log(hi_) - math.log(lo))
+        return (v - lo_) / (hi_ - lo_)
+    if dist.log:  # type: ignore[attr-defined]
+        return (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return (v - lo) / (hi - lo) if hi > lo else 0.5
+
+
+def sobol_configs(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` configurations from a scrambled Sobol sequence over ``space``."""
+    from scipy.stats import qmc
+
+    params = space.params
+    sampler = qmc.Sobol(d=len(params), scramble=True, rng=np.random.default_rng(seed))
+    m = max(1, math.ceil(math.log2(max(n, 1))))
+    points = sampler.random_base2(m)[:n]
+    return [
+        {p: _plain(from_unit(space.distributions[p], u)) for p, u in zip(params, row)}
+        for row in points
+    ]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+# ----------------------------------------------------------------- preprocessing
+def make_preprocessor() -> Any:
+    """The preprocessing every space shares (see the module docstring)."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    numeric = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+    categorical = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=20, sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("num", numeric, make_column_selector(dtype_include="number")),
+            ("cat", categorical, make_column_selector(dtype_exclude="number")),
+        ],
+        sparse_threshold=0.0,
+    )
+
+
+def _pipe(model: Any, scale: bool = False) -> Any:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [("prep", make_preprocessor())]
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    steps.append(("model", model))
+    return Pipeline(steps)
+
+
+def _xgb(cls_name: str) -> Callable[[dict[str, Any]], Any]:
+    def build(p: dict[str, Any]) -> Any:
+        import xgboost
+
+        return _pipe(getattr(xgboost, cls_name)(**p))
+
+    return build
+
+
+def _sk(module: str, cls_name: str, scale: bool = False, target_scale: bool = False):
+    def build(p: dict[str, Any]) -> Any:
+        import importlib
+
+        cls = getattr(importlib.import_module(module), cls_name)
+        model = _pipe(cls(**p), scale=scale)
+        if target_scale:
+            from sklearn.compose import TransformedTargetRegressor
+            from sklearn.preprocessing import StandardScaler
+
+            model = TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+        return model
+
+    return build
+
+
+F, I, C = FloatDistribution, IntDistribution, CategoricalDistribution
+
+_XGB = {
+    "n_estimators": I(8, 512, log=True),
+    "learning_rate": F(1e-3, 1.0, log=True),
+    "max_depth": I(1, 12),
+    "min_child_weight": F(1.0, 128.0, log=True),
+    "subsample": F(0.5, 1.0),
+    "colsample_bytree": F(0.3, 1.0),
+    "reg_lambda": F(1e-3, 1e3, log=True),
+    "reg_alpha": F(1e-3, 1e3, log=True),
+}
+_XGB_FIXED = {"tree_method": "hist", "n_jobs": 1, "random_state": 0}
+_XGB_DEFAULTS = {
+    "n_estimators": 100, "learning_rate": 0.3, "max_depth": 6, "min_child_weight": 1.0,
+    "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0, "reg_alpha": 0.0,
+}
+_RF = {
+    "n_estimators": I(16, 256, log=True),
+    "max_features": F(0.05, 1.0),
+    "min_samples_split": I(2, 32, log=True),
+    "min_samples_leaf": I(1, 32, log=True),
+    "max_depth": I(2, 32, log=True),
+    "bootstrap": C([True, False]),
+}
+_RF_FIXED = {"n_jobs": 1, "random_state": 0}
+_HGB = {
+    "learning_rate": F(1e-2, 1.0, log=True),
+    "max_iter": I(16, 512, log=True),
+    "max_leaf_nodes": I(4, 256, log=True),
+    "min_samples_leaf": I(1, 128, log=True),
+    "l2_regularization": F(1e-6, 10.0, log=True),
+    "max_features": F(0.3, 1.0),
+}
+_HGB_FIXED = {"early_stopping": False, "random_state": 0}
+_HGB_DEFAULTS = {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31,
+                 "min_samples_leaf": 20, "l2_regularization": 0.0, "max_features": 1.0}
+
+SPACES: dict[str, SearchSpace] = {
+    s.name: s
+    for s in [
+        SearchSpace("xgboost-classifier", "classification", _XGB, _XGB_FIXED,
+                    _xgb("XGBClassifier"), _XGB_DEFAULTS, "XGBoost gradient-boosted trees"),
+        SearchSpace("xgboost-regressor", "regression", _XGB, _XGB_FIXED,
+                    _xgb("XGBRegressor"), _XGB_DEFAULTS, "XGBoost gradient-boosted trees"),
+        SearchSpace("random-forest-classifier", "classification", _RF, _RF_FIXED,
+                    _sk("sklearn.ensemble", "RandomForestClassifier"),
+                    {"n_estimators": 100, "max_features": 1.0, "min_samples_split": 2,
+                     "min_samples_leaf": 1, "max_depth": 32, "bootstrap": True},
+                    "scikit-learn random forest"),
+        SearchSpace("random-forest-regressor", "regression", _RF, _RF_FIXED,
+                    _sk("sklearn.ensemble", "RandomForestRegressor"),
+                    {"n_estimators": 100, "max_features": 1.0, "min_samples_split": 2,
+                     "min_samples_leaf": 1, "max_depth": 32, "bootstrap": True},
+                    "scikit-learn random forest"),
+        SearchSpace("hist-gradient-boosting-classifier", "classification", _HGB, _HGB_FIXED,
+                    _sk("sklearn.ensemble", "HistGradientBoostingClassifier"), _HGB_DEFAULTS,
+                    "scikit-learn histogram gradient boosting"),
+        SearchSpace("hist-gradient-boosting-regressor", "regression", _HGB, _HGB_FIXED,
+                    _sk("sklearn.ensemble", "HistGradientBoostingRegressor"), _HGB_DEFAULTS,
+                    "scikit-learn histogram gradient boosting"),
+        SearchSpace("svc", "classification",
+                    {"C": F(1e-2, 1e4, log=True), "gamma": F(1e-5, 10.0, log=True)},
+                    {"kernel": "rbf", "cache_size": 500},
+                    _sk("sklearn.svm", "SVC", scale=True), {"C": 1.0, "gamma": 0.1},
+                    "RBF support vector classifier (standardized features)"),
+        SearchSpace("svr", "regression",
+                    {"C": F(1e-2, 1e4, log=True), "gamma": F(1e-5, 10.0, log=True),
+                     "epsilon": F(1e-3, 1.0, log=True)},
+                    {"kernel": "rbf", "cache_size": 500},
+                    _sk("sklearn.svm", "SVR", scale=True, target_scale=True),
+                    {"C": 1.0, "gamma": 0.1, "epsilon": 0.1},
+                    "RBF support vector regressor (standardized features and target)"),
+        SearchSpace("logistic-regression", "classification",
+                    {"C": F(1e-4, 1e4, log=True), "class_weight": C([None, "balanced"])},
+                    {"max_iter": 2000},
+                    _sk("sklearn.linear_model", "LogisticRegression", scale=True),
+                    {"C": 1.0, "class_weight": None}, "L2 logistic regression"),
+        SearchSpace("ridge", "regression",
+                    {"alpha": F(1e-4, 1e4, log=True)}, {},
+                    _sk("sklearn.linear_model", "Ridge", scale=True, target_scale=True),
+                    {"alpha": 1.0}, "ridge regression"),
+    ]
+}
+
+
+def _lookup(name: str) -> SearchSpace:
+    if name not in SPACES:
+        raise ValueError(f"unknown space {name!r}; choose one of {sorted(SPACES)}")
+    return SPACES[name]
+
+
+def get_search_space(name: str) -> SearchSpace:
+    """The :class:`SearchSpace` object called ``name``."""
+    return _lookup(name)
+
+
+def get_space(name: str) -> dict[str, BaseDistribution]:
+    """The Optuna distributions of space ``name`` (a fresh dict)."""
+    return dict(_lookup(name).distributions)
+
+
+def space_signature(name: str) -> str:
+    """Stable signature of space ``name`` (changes when a distribution changes)."""
+    return _lookup(name).signature
+
+
+def list_spaces(task_type: str | None = None) -> list[str]:
+    """Names of the built-in spaces, optionally only those for ``task_type``."""
+    return [n for n, s in SPACES.items() if task_type in (None, s.task_type)]
+
+
+def match_space(
+    distributions: Mapping[str, BaseDistribution], candidates: Sequence[str] | None = None
+) -> str | None:
+    """The built-in space whose distributions equal ``distributions`` exactly, if any."""
+    for name in candidates or list(SPACES):
+        if dict(SPACES[name].distributions) == dict(distributions):
+            return name
+    return None

@@ -1,0 +1,207 @@
+"""``MetaDataset``: tasks and evaluations of prior tuning runs, stored as Parquet.
+
+Layout of a meta-dataset folder (written by builds, by :meth:`MetaDataset.save` and by
+study imports)::
+
+    manifest.json                       what made it (command, versions, times)
+    tasks/*.parquet                     one row per task: identity + meta-features
+    evaluations/<space>/*.parquet       one row per evaluated configuration
+
+Every file is written atomically (a hidden temporary file in the same folder, then an
+``os.replace``), so a reader never sees a half-written file and a killed writer leaves
+only hidden temporary files, which readers ignore. Rows are keyed by
+``(task_id, space, config_id)``; loading drops duplicate keys (keeping the first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TASK_COLUMNS = ("task_id", "fingerprint", "source", "name", "task_type", "n_rows", "n_features")
+EVAL_COLUMNS = ("task_id", "space", "space_signature", "config_id", "config", "fit_seconds", "status", "error")
+EVAL_KEY = ["task_id", "space", "config_id"]
+MF_PREFIX = "mf:"
+
+
+class MetaDatasetError(ValueError):
+    """A meta-dataset file is missing, corrupt or inconsistent."""
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` atomically (temporary file + rename, fsynced)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}-{path.name}"
+    df.to_parquet(tmp, index=False, compression="zstd")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    """Write text to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}-{path.name}"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_parquets(files: Iterable[Path]) -> list[pd.DataFrame]:
+    frames = []
+    for f in files:
+        try:
+            frames.append(pd.read_parquet(f))
+        except Exception as exc:  # noqa: BLE001 - re-raised with the file's name
+            raise MetaDatasetError(
+                f"cannot read {str(f)!r}: {exc}. The file is corrupt; delete it and rerun "
+                "the build command to recompute what it held."
+            ) from exc
+    return frames
+
+
+def _visible_parquets(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(
+        p for p in folder.rglob("*.parquet") if not any(part.startswith(".") for part in p.parts[-3:])
+    )
+
+
+class MetaDataset:
+    """Tasks (identity + meta-features) and evaluations (config, metrics, status, time).
+
+    Parameters
+    ----------
+    tasks : pandas.DataFrame
+        At least ``task_id, fingerprint, source, name, task_type, n_rows, n_features``,
+        then one ``mf:<name>`` column per meta-feature.
+    evaluations : pandas.DataFrame
+        At least ``task_id, space, space_signature, config_id, config`` (JSON of the
+        configuration), one ``param_<name>`` column per hyperparameter, one column per
+        metric, ``fit_seconds, status, error``.
+    manifest : dict, optional
+        Provenance (command, versions, wall time...).
+    """
+
+    def __init__(
+        self, tasks: pd.DataFrame, evaluations: pd.DataFrame, manifest: dict | None = None
+    ) -> None:
+        _check_columns(tasks, TASK_COLUMNS, "tasks")
+        _check_columns(evaluations, EVAL_COLUMNS, "evaluations")
+        self.tasks = tasks.drop_duplicates("task_id", keep="first").reset_index(drop=True)
+        self.evaluations = evaluations.drop_duplicates(EVAL_KEY, keep="first").reset_index(drop=True)
+        self.manifest = dict(manifest or {})
+
+    # ------------------------------------------------------------------ io
+    @classmethod
+    def load(cls, path: str | Path) -> MetaDataset:
+        """Load a meta-dataset folder (see the module docstring for its layout)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"meta-dataset folder {str(path)!r} does not exist; build one with "
+                "`learn2tune build` or use MetaDataset.default()."
+            )
+        task_frames = _read_parquets(_visible_parquets(path / "tasks"))
+        eval_frames = _read_parquets(_visible_parquets(path / "evaluations"))
+        tasks = pd.concat(task_frames, ignore_index=True) if task_frames else _empty(TASK_COLUMNS)
+        evals = pd.concat(eval_frames, ignore_index=True) if eval_frames else _empty(EVAL_COLUMNS)
+        manifest: dict = {}
+        mpath = path / "manifest.json"
+        if mpath.exists():
+            try:
+                manifest = json.loads(mpath.read_text())
+            except json.JSONDecodeError as exc:
+                raise MetaDatasetError(f"{str(mpath)!r} is not valid JSON: {exc}") from exc
+        try:
+            return cls(tasks, evals, manifest)
+        except MetaDatasetError as exc:
+            raise MetaDatasetError(f"in {str(path)!r}: {exc}") from exc
+
+    @classmethod
+    def default(cls) -> MetaDataset:
+        """The meta-dataset bundled with learn2tune (see its manifest for how it was built)."""
+        from importlib import resources
+
+        root = resources.files("warmstart").joinpath("data/default")
+        return cls.load(Path(str(root)))
+
+    def save(self, path: str | Path) -> None:
+        """Write this meta-dataset to a folder (atomic per file; existing parts kept)."""
+        path = Path(path)
+        tag = uuid.uuid4().hex[:8]
+        atomic_write_parquet(self.tasks, path / "tasks" / f"tasks-{tag}.parquet")
+        for space, part in self.evaluations.groupby("space", sort=True):
+            part = part.dropna(axis=1, how="all")
+            atomic_write_parquet(part, path / "evaluations" / str(space) / f"evaluations-{tag}.parquet")
+        if self.manifest:
+            atomic_write_text(json.dumps(self.manifest, indent=1, default=str), path / "manifest.json")
+
+    # ------------------------------------------------------------------ views
+    def filter(self, space: str | None = None, task_ids: Iterable[str] | None = None) -> MetaDataset:
+        """Only the evaluations of ``space`` (and the tasks that have some), or of tasks."""
+        ev = self.evaluations
+        tasks = self.tasks
+        if space is not None:
+            ev = ev[ev["space"] == space]
+            tasks = tasks[tasks["task_id"].isin(ev["task_id"].unique())]
+        if task_ids is not None:
+            ids = set(task_ids)
+            ev = ev[ev["task_id"].isin(ids)]
+            tasks = tasks[tasks["task_id"].isin(ids)]
+        return MetaDataset(tasks, ev.dropna(axis=1, how="all"), self.manifest)
+
+    def merge(self, other: MetaDataset) -> MetaDataset:
+        """Union of two meta-datasets (on key collisions, this one's rows win)."""
+        tasks = pd.concat([self.tasks, other.tasks], ignore_index=True)
+        evals = pd.concat([self.evaluations, other.evaluations], ignore_index=True)
+        manifest = {"merged_from": [self.manifest, other.manifest]}
+        return MetaDataset(tasks, evals, manifest)
+
+    @property
+    def spaces(self) -> list[str]:
+        """Spaces that have evaluations."""
+        return sorted(self.evaluations["space"].unique().tolist())
+
+    def metafeatures(self) -> pd.DataFrame:
+        """Task meta-features, indexed by task id, columns without the ``mf:`` prefix."""
+        cols = [c for c in self.tasks.columns if c.startswith(MF_PREFIX)]
+        out = self.tasks.set_index("task_id")[cols].astype(np.float64)
+        out.columns = [c[len(MF_PREFIX):] for c in cols]
+        return out
+
+    def configs(self, space: str) -> list[dict[str, Any]]:
+        """Parsed configurations of the evaluations of ``space`` (row order)."""
+        ev = self.evaluations[self.evaluations["space"] == space]
+        return [json.loads(c) for c in ev["config"]]
+
+    def __repr__(self) -> str:
+        return (
+            f"MetaDataset({len(self.tasks)} tasks, {len(self.evaluations)} evaluations, "
+            f"spaces={self.spaces})"
+        )
+
+
+def _empty(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _check_columns(df: pd.DataFrame, required: Iterable[str], what: str) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MetaDatasetError(
+            f"{what} table lacks required columns {missing}; it was not written by "
+            "learn2tune or is from an incompatible version."
+        )
