@@ -51,6 +51,12 @@ def _hash_values(values: np.ndarray) -> np.ndarray:
     return pd.util.hash_array(values, categorize=False)
 
 
+def _hash_floats(values: np.ndarray) -> np.ndarray:
+    """Per-element content hash of float64 values (uint64): -0.0 and 0.0 hash alike."""
+    v = np.ascontiguousarray(values, dtype=np.float64) + 0.0
+    return _splitmix64(v.view(np.uint64))
+
+
 @dataclass
 class Prepared:
     """The prepared form of a dataset, shared by every feature group."""
@@ -76,7 +82,8 @@ class Prepared:
     y_disc: np.ndarray  # int64 (m,) class codes, or the discretized regression target
     n_classes: int
     # --- derived once ---
-    num_imputed: np.ndarray = field(default=None)  # type: ignore[assignment]
+    num_centered: np.ndarray = field(default=None)  # type: ignore[assignment]
+    num_centered_mean: np.ndarray = field(default=None)  # type: ignore[assignment]
     disc_num: np.ndarray = field(default=None)  # type: ignore[assignment]
     n_bins: int = 0
     landmark_X: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -281,16 +288,16 @@ def prepare(
             # a view where possible: the full column is never copied, only the subsample
             vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
             miss = ~np.isfinite(vals)
-            if miss.any():
+            any_miss = bool(miss.any())
+            if any_miss:
                 n_inf += int(np.isinf(vals).sum())
-            h = _hash_values(vals)
-            h[miss] = np.uint64(0x5BD1E995)
+            h = _hash_floats(vals)
+            if any_miss:
+                h[miss] = np.uint64(0x5BD1E995)
         else:
             miss = col.isna().to_numpy()
-            labels = col.astype(object).to_numpy(copy=True)
-            labels = np.array([None if m else str(v) for v, m in zip(labels, miss)], dtype=object)
-            vals = labels
-            h = _hash_values(np.where(miss, "\x00<missing>", labels).astype(object))
+            vals = col.astype("string").to_numpy(dtype=object, na_value=None)
+            h = _hash_values(np.where(miss, "\x00<missing>", vals).astype(object))
         n_miss_col = int(miss.sum())
         if n_miss_col == n:
             all_nan.append(name)
@@ -303,7 +310,7 @@ def prepare(
             colh = _splitmix64(np.array([h.sum(dtype=np.uint64)]))[0] | np.uint64(1)
             row_hash += h * colh
         if kind == "numeric":
-            if _has_two_values(vals[~miss]):
+            if _has_two_values(vals[~miss] if n_miss_col else vals):
                 n_binary += 1
             num_cols.append(vals)
             num_hash.append(colh)
@@ -327,8 +334,10 @@ def prepare(
 
     # ---- target
     if task == "classification":
-        labels = ys.astype(object).to_numpy()
-        labels = np.array([str(v) if not isinstance(v, str) else v for v in labels], dtype=object)
+        if ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
+            labels = ys.to_numpy()
+        else:
+            labels = ys.astype("string").to_numpy(dtype=object)
         uniq, y_codes_full = np.unique(labels, return_inverse=True)
         if uniq.size < 2:
             raise ValueError(
@@ -336,7 +345,7 @@ def prepare(
                 "at least 2 classes (or pass task='regression' for a numeric target)."
             )
         class_counts = np.sort(np.bincount(y_codes_full))[::-1]
-        y_hash = _hash_values(labels)
+        y_hash = _splitmix64(y_codes_full.astype(np.uint64) + np.uint64(0x1234567))
         y_num_full = None
     else:
         if not ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
@@ -347,7 +356,7 @@ def prepare(
         y_num_full = ys.to_numpy(dtype=np.float64)
         y_codes_full = None
         class_counts = np.zeros(0, dtype=np.int64)
-        y_hash = _hash_values(y_num_full)
+        y_hash = _hash_floats(y_num_full)
     with np.errstate(over="ignore"):
         row_hash += y_hash * np.uint64(0x2545F4914F6CDD1D)
 
@@ -417,29 +426,55 @@ def prepare(
     return prep
 
 
+BLOCK = 16  # columns processed together: bounded temporaries, vectorized quantiles
+
+
+def _disc_dtype(n_bins: int) -> type:
+    return np.uint8 if n_bins < 255 else np.int32
+
+
+def discretize(num: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-frequency discretization of every column (see :func:`_equal_frequency_bins`),
+    computed by blocks of columns (one quantile pass per block when it has no NaN)."""
+    out = np.empty(num.shape, dtype=_disc_dtype(n_bins))
+    probs = np.linspace(0.0, 1.0, n_bins + 1)[1:]
+    for s in range(0, num.shape[1], BLOCK):
+        block = num[:, s : s + BLOCK]
+        if block.size and not np.isnan(block).any():
+            edges = np.quantile(block, probs, axis=0)
+            for j in range(block.shape[1]):
+                out[:, s + j] = np.digitize(block[:, j], np.unique(edges[:, j]), right=True)
+        else:
+            for j in range(block.shape[1]):
+                out[:, s + j] = _equal_frequency_bins(block[:, j], n_bins)
+    return out
+
+
 def _derive(prep: Prepared, landmark_rows: int) -> None:
-    """Shared derived arrays: imputed numerics, discretization, landmark encoding."""
+    """Shared derived arrays: centered imputed numerics, discretization, landmark encoding."""
     m = prep.m
     num = prep.num
-    # median imputation (per column) for correlation, PCA and landmarkers
-    if num.shape[1]:
-        med = np.nanmedian(num, axis=0) if np.isnan(num).any() else None
-        if med is not None:
-            med = np.where(np.isnan(med), 0.0, med)
-            num_imp = np.where(np.isnan(num), med, num)
-        else:
-            num_imp = num
-    else:
-        num_imp = num
-    prep.num_imputed = num_imp
+    # median imputation, then centering (for covariances, PCA, canonical correlation)
+    centered = np.empty_like(num)
+    means = np.zeros(num.shape[1])
+    for s in range(0, num.shape[1], BLOCK):
+        block = num[:, s : s + BLOCK]
+        nan = np.isnan(block)
+        if nan.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column in the subsample
+                med = np.nan_to_num(np.nanmedian(block, axis=0))
+            block = np.where(nan, med, block)
+        mu = block.mean(axis=0)
+        means[s : s + BLOCK] = mu
+        centered[:, s : s + BLOCK] = block - mu
+    prep.num_centered = centered
+    prep.num_centered_mean = means
 
     # equal-frequency discretization with floor(m ** (1/3)) bins (as pymfe does)
     n_bins = max(2, int(m ** (1.0 / 3.0)))
     prep.n_bins = n_bins
-    disc = np.empty_like(num, dtype=np.int64)
-    for j in range(num.shape[1]):
-        disc[:, j] = _equal_frequency_bins(num[:, j], n_bins)
-    prep.disc_num = disc
+    prep.disc_num = discretize(num, n_bins)
     if prep.task == "classification":
         prep.y_disc = prep.y_codes
     else:
@@ -448,8 +483,8 @@ def _derive(prep: Prepared, landmark_rows: int) -> None:
     # landmark set: the first rows of the canonical (seeded) order, encoded once
     k = min(m, landmark_rows)
     parts = []
-    if num_imp.shape[1]:
-        block = num_imp[:k]
+    if centered.shape[1]:
+        block = centered[:k]
         mu = block.mean(axis=0)
         sd = block.std(axis=0)
         sd[sd == 0] = 1.0

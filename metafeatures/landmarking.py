@@ -60,6 +60,10 @@ def oof_predict(
     pred = np.empty_like(y)
     for f in np.unique(fold):
         test = fold == f
+        present = np.unique(y[~test])
+        if present.size < 2 and np.issubdtype(y.dtype, np.integer):
+            pred[test] = present[0] if present.size else y[test][0]  # nothing to learn
+            continue
         est = make()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -101,7 +105,7 @@ def compute(p: Prepared) -> dict[str, float]:
     for key, (make, data) in makers.items():
         try:
             pred = oof_predict(make, data, y, fold)
-        except (ValueError, np.linalg.LinAlgError):
+        except Exception:  # noqa: BLE001 - a learner that cannot fit leaves its feature undefined
             out[f"landmark.{key}.accuracy"] = nan
             out[f"landmark.{key}.kappa"] = nan
             continue

@@ -64,24 +64,51 @@ def _names(specs: list[FeatureSpec]) -> list[str]:
 
 
 def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
-    """NaN-aware per-column mean, sd (ddof=1), skewness and excess kurtosis."""
-    ok = ~np.isnan(num)
-    cnt = ok.sum(axis=0).astype(np.float64)
-    x = np.where(ok, num, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x.sum(axis=0) / cnt
-        c = np.where(ok, num - mean, 0.0)
+    """NaN-aware per-column count, mean, sd (ddof=1), skewness, excess kurtosis,
+    quartiles and outlier/zero counts, computed by blocks of columns."""
+    from ._prepare import BLOCK
+
+    d = num.shape[1]
+    keys = ("count", "mean", "m2", "m3", "m4", "q1", "q3", "beyond", "zeros")
+    out = {k: np.empty(d) for k in keys}
+    for s in range(0, d, BLOCK):
+        b = num[:, s : s + BLOCK]
+        sl = slice(s, s + b.shape[1])
+        ok = ~np.isnan(b)
+        if ok.all():
+            cnt = np.full(b.shape[1], float(b.shape[0]))
+            mean = b.mean(axis=0)
+            c = b - mean
+            q1, q3 = np.percentile(b, [25, 75], axis=0)
+        else:
+            cnt = ok.sum(axis=0).astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(ok, b, 0.0).sum(axis=0) / cnt
+            c = np.where(ok, b - mean, 0.0)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q1, q3 = np.nanpercentile(b, [25, 75], axis=0)
         c2 = c * c
-        m2 = c2.sum(axis=0) / cnt
-        m3 = (c2 * c).sum(axis=0) / cnt
-        m4 = (c2 * c2).sum(axis=0) / cnt
-        sd = np.sqrt(m2 * cnt / (cnt - 1))
-        # relative threshold: a column is constant when its spread is at rounding level
-        const = m2 <= (1e-12 * np.maximum(np.abs(mean), 1e-300)) ** 2
-        const |= m2 == 0
-        skew = np.where(const, np.nan, m3 / m2**1.5)
-        kurt = np.where(const, np.nan, m4 / m2**2 - 3.0)
-    return {"mean": mean, "sd": sd, "skew": skew, "kurt": kurt, "const": const, "count": cnt}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["m2"][sl] = c2.sum(axis=0) / cnt
+            out["m3"][sl] = (c2 * c).sum(axis=0) / cnt
+            out["m4"][sl] = (c2 * c2).sum(axis=0) / cnt
+        iqr = q3 - q1
+        with np.errstate(invalid="ignore"):
+            out["beyond"][sl] = ((b < q1 - 1.5 * iqr) | (b > q3 + 1.5 * iqr)).sum(axis=0)
+        out["zeros"][sl] = (b == 0).sum(axis=0)
+        out["count"][sl], out["mean"][sl], out["q1"][sl], out["q3"][sl] = cnt, mean, q1, q3
+    cnt, mean, m2 = out["count"], out["mean"], out["m2"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["sd"] = np.sqrt(m2 * cnt / (cnt - 1))
+        # a column is constant when its spread is at rounding level of its mean
+        const = (m2 <= (1e-12 * np.abs(mean)) ** 2) | (m2 == 0) | (cnt < 2) | ~np.isfinite(m2)
+        out["const"] = const
+        out["skew"] = np.where(const, np.nan, out["m3"] / m2**1.5)
+        out["kurt"] = np.where(const, np.nan, out["m4"] / m2**2 - 3.0)
+    return out
 
 
 def _moments(x: np.ndarray) -> tuple[float, float]:
@@ -106,31 +133,23 @@ def compute(p: Prepared) -> dict[str, float]:
     out.update(summarize(mom["sd"], _names(STDS)))
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = np.where(mom["const"] | (mom["mean"] == 0), np.nan, mom["sd"] / np.abs(mom["mean"]))
+        ratio = np.where(mom["const"], np.nan, (mom["q3"] - mom["q1"]) / mom["sd"])
     out.update(summarize(cv, _names(CV)))
-
-    # quartiles per column (NaN-aware), outliers
-    q1, q3 = np.nanpercentile(num, [25, 75], axis=0)
-    iqr = q3 - q1
-    lo, hi = q1 - 1.5 * iqr, q3 + 1.5 * iqr
-    with np.errstate(invalid="ignore"):
-        beyond = (num < lo) | (num > hi)
-    out["stat.outlier_features_share"] = float(beyond.any(axis=0).mean())
-    ok = ~np.isnan(num)
-    out["stat.outlier_cells_share"] = float(beyond.sum() / max(ok.sum(), 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(mom["const"], np.nan, iqr / mom["sd"])
+    out["stat.outlier_features_share"] = float((mom["beyond"] > 0).mean())
+    n_ok = max(float(mom["count"].sum()), 1.0)
+    out["stat.outlier_cells_share"] = float(mom["beyond"].sum() / n_ok)
     out["stat.iqr_to_sd.mean"] = float(np.nanmean(ratio)) if np.isfinite(ratio).any() else nan
-    low_card = [np.unique(num[ok[:, j], j][:5000]).size <= 10 for j in range(d)]
+    low_card = [np.unique(col[~np.isnan(col)]).size <= 10 for col in num[:5000].T]
     out["stat.low_cardinality_share"] = float(np.mean(low_card))
-    out["stat.zero_share"] = float((num == 0).sum() / max(ok.sum(), 1))
+    out["stat.zero_share"] = float(mom["zeros"].sum() / n_ok)
 
-    # correlations and covariances on the imputed columns, constant columns dropped
+    # correlations, covariances, PCA, canonical correlation: imputed centered columns,
+    # constant columns dropped; one Gram matrix (BLAS), no copy of the data
     keep = ~mom["const"]
-    xi = p.num_imputed[:, keep]
-    k = xi.shape[1]
+    xc = p.num_centered[:, keep] if not keep.all() else p.num_centered
+    k = xc.shape[1]
     cor_names = _names(COR)
     if k >= 2:
-        xc = xi - xi.mean(axis=0)
         cov = (xc.T @ xc) / (xc.shape[0] - 1)
         sd = np.sqrt(np.diag(cov))
         sd[sd == 0] = np.nan
@@ -148,12 +167,11 @@ def compute(p: Prepared) -> dict[str, float]:
         share = np.cumsum(evals) / evals.sum()
         out["stat.pca.components_95_share"] = float((np.searchsorted(share, 0.95) + 1) / k)
         out["stat.pca.first_ratio"] = float(share[0])
-        z = xc / np.where(np.isnan(sd), 1.0, sd)
-        scores = z @ evecs[:, 0]
-        sk, ku = _moments(scores)
+        w = evecs[:, 0] / np.where(np.isnan(sd), 1.0, sd)
+        sk, ku = _moments(xc @ w)
         out["stat.pca.first_skewness_abs"] = abs(sk)
         out["stat.pca.first_kurtosis"] = ku
-        out["stat.can_cor_first"] = _first_canonical_correlation(xc, cov, p)
+        out["stat.can_cor_first"] = _first_canonical_correlation(xc, sd, cor, p)
     else:
         for name in cor_names + _names(COV) + [
             "stat.cor_high_share",
@@ -175,8 +193,11 @@ def _inv_sqrt(cov: np.ndarray) -> np.ndarray:
     return v[:, keep] / np.sqrt(w[keep])
 
 
-def _first_canonical_correlation(xc: np.ndarray, cov: np.ndarray, p: Prepared) -> float:
-    """Largest canonical correlation from covariance matrices (O(p^3) after X'X)."""
+def _first_canonical_correlation(
+    xc: np.ndarray, sd: np.ndarray, cor: np.ndarray, p: Prepared
+) -> float:
+    """Largest canonical correlation from the correlation matrix of X (scale-free, so
+    computed on standardized columns, which is better conditioned) and X'Y."""
     if p.task == "classification":
         y = p.y_codes
         classes = np.unique(y)
@@ -187,9 +208,9 @@ def _first_canonical_correlation(xc: np.ndarray, cov: np.ndarray, p: Prepared) -
         yb = p.y_num[:, None].astype(np.float64)
     yc = yb - yb.mean(axis=0)
     m = xc.shape[0]
-    sxy = (xc.T @ yc) / (m - 1)
+    sxy = (xc.T @ yc) / (m - 1) / np.where(np.isnan(sd), 1.0, sd)[:, None]
     syy = (yc.T @ yc) / (m - 1)
-    wx, wy = _inv_sqrt(cov), _inv_sqrt(syy)
+    wx, wy = _inv_sqrt(cor), _inv_sqrt(syy)
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return float("nan")
     s = np.linalg.svd(wx.T @ sxy @ wy, compute_uv=False)

@@ -60,9 +60,8 @@ def compute(p: Prepared) -> dict[str, float]:
     q1, q3 = np.percentile(y, [25, 75])
     iqr = q3 - q1
     out["target.outlier_share"] = float(np.mean((y < q1 - 1.5 * iqr) | (y > q3 + 1.5 * iqr)))
-    xi = p.num_imputed
-    if xi.shape[1] and not mom["const"][0]:
-        xc = xi - xi.mean(axis=0)
+    xc = p.num_centered
+    if xc.shape[1] and not mom["const"][0]:
         yc = y - y.mean()
         with np.errstate(invalid="ignore", divide="ignore"):
             r = (xc.T @ yc) / (np.sqrt((xc * xc).sum(axis=0)) * np.sqrt(yc @ yc))

@@ -1,0 +1,276 @@
+"""Behaviour of metafeatures.extract and list_features: API, invariances, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+
+import metafeatures
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def mixed_frame(n: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "num": rng.normal(size=n),
+            "skewed": rng.lognormal(size=n),
+            "ints": rng.integers(0, 5, size=n),
+            "flag": rng.random(n) > 0.5,
+            "color": pd.Categorical(rng.choice(["red", "green", "blue"], size=n)),
+            "text": rng.choice(["a", "b", "c", "d"], size=n).astype(object),
+            "with_nan": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        }
+    )
+    y = pd.Series(rng.choice(["yes", "no"], size=n))
+    return X, y
+
+
+# ----------------------------------------------------------------- API
+def test_list_features_describes_every_feature():
+    info = metafeatures.list_features()
+    assert list(info.columns[:5]) == ["name", "group", "description", "cost", "openml_name"]
+    assert len(info) >= 80
+    assert info["name"].is_unique
+    assert set(info["group"]) == {"general", "statistical", "information", "landmarking", "target"}
+    assert set(info["cost"]) <= {"low", "medium", "high"}
+    openml = info.loc[info["openml_name"] != "", "openml_name"]
+    for name in ("NumberOfInstances", "ClassEntropy", "MajorityClassPercentage",
+                 "MeanMutualInformation", "EquivalentNumberOfAtts"):
+        assert name in set(openml)
+    # OpenML names are CamelCase; ours are dotted lower-case: one scheme each
+    ours = info.loc[info["openml_name"] == "", "name"]
+    assert all("." in n and n == n.lower() for n in ours)
+
+
+def test_output_is_stable_ordered_finite_and_deterministic(iris):
+    X, y = iris
+    a = metafeatures.extract(X, y, random_state=3)
+    b = metafeatures.extract(X, y, random_state=3)
+    assert list(a.index) == list(metafeatures.list_features()["name"])
+    assert np.all(np.isfinite(a.to_numpy()))
+    pd.testing.assert_series_equal(a, b)
+    assert a.attrs["task"] == "classification"
+
+
+def test_undefined_features_are_zero_and_listed():
+    X, y = load_diabetes(return_X_y=True)
+    m = metafeatures.extract(X, y)
+    assert m.attrs["task"] == "regression"
+    undefined = m.attrs["undefined"]
+    assert "ClassEntropy" in undefined and "landmark.1nn.accuracy" in undefined
+    assert (m[undefined] == metafeatures.UNDEFINED).all()
+    assert "target.landmark.linear.r2" not in undefined
+    assert 0.2 < m["target.landmark.linear.r2"] < 0.7  # diabetes: linear R^2 is about 0.5
+
+
+def test_constant_column_kurtosis_is_excluded_not_nan():
+    X = np.column_stack([np.ones(50), np.arange(50.0)])
+    y = np.arange(50) % 2
+    m = metafeatures.extract(X, y)
+    assert m["MaxKurtosisOfNumericAtts"] == pytest.approx(-1.2, abs=0.01)  # uniform column only
+    X2 = np.ones((50, 2))
+    m2 = metafeatures.extract(X2, y)
+    assert "MeanKurtosisOfNumericAtts" in m2.attrs["undefined"]
+
+
+def test_task_inference_and_override(iris):
+    X, y = iris
+    assert metafeatures.extract(X, y.astype(float)).attrs["task"] == "classification"
+    assert metafeatures.extract(X, X[:, 0]).attrs["task"] == "regression"
+    assert metafeatures.extract(X, y, task="regression").attrs["task"] == "regression"
+    assert metafeatures.extract(X, y.astype(str)).attrs["task"] == "classification"
+    assert metafeatures.extract(X, y == 1).attrs["task"] == "classification"
+
+
+def test_mixed_dtypes_frame():
+    X, y = mixed_frame()
+    before = X.copy(deep=True)
+    m = metafeatures.extract(X, y)
+    pd.testing.assert_frame_equal(X, before)  # never modified
+    assert m["NumberOfSymbolicFeatures"] == 3 + 1  # flag, color, text, and the class
+    assert m["NumberOfNumericFeatures"] == 4
+    assert m["NumberOfBinaryFeatures"] == 1 + 1  # flag, and the binary class
+    assert m["NumberOfMissingValues"] == X["with_nan"].isna().sum()
+    assert m["MeanAttributeEntropy"] > 0  # nominal attributes exist
+    assert np.all(np.isfinite(m.to_numpy()))
+
+
+def test_groups_and_time_budget(iris):
+    X, y = iris
+    m = metafeatures.extract(X, y, groups=["general"])
+    assert set(metafeatures.list_features().set_index("name").loc[m.index, "group"]) == {"general"}
+    m = metafeatures.extract(X, y, time_budget=1e-9)
+    assert m.attrs["skipped"]  # everything after the first group was skipped
+    assert "landmarking" in m.attrs["skipped"]
+    with pytest.raises(ValueError, match="groups"):
+        metafeatures.extract(X, y, groups=["nope"])
+
+
+def test_max_rows_bounds_the_subsample():
+    X, y = load_breast_cancer(return_X_y=True)
+    m = metafeatures.extract(X, y, max_rows=100)
+    assert m.attrs["rows_used"] == 100
+    assert m["NumberOfInstances"] == len(y)  # counts use every row
+
+
+# ----------------------------------------------------------------- invariances
+def _landmark_free(m: pd.Series) -> pd.Series:
+    return m
+
+
+def test_row_and_column_permutations_are_exact(iris):
+    X, y = iris
+    rng = np.random.default_rng(0)
+    base = metafeatures.extract(X, y)
+    rows = rng.permutation(len(y))
+    cols = rng.permutation(X.shape[1])
+    perm = metafeatures.extract(X[rows][:, cols], y[rows])
+    # canonical order: landmarkers included, equal up to summation order
+    np.testing.assert_allclose(perm.to_numpy(), base.to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+finite_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=hnp.arrays(np.float64, st.tuples(st.integers(6, 40), st.integers(1, 5)), elements=finite_floats),
+    labels=st.lists(st.integers(0, 2), min_size=40, max_size=40),
+    seed=st.integers(0, 2**16),
+)
+def test_permutation_invariance_property(data, labels, seed):
+    y = np.array(labels[: data.shape[0]])
+    if np.unique(y).size < 2:
+        y[0], y[1] = 0, 1
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(data.shape[0])
+    cols = rng.permutation(data.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = metafeatures.extract(data, y)
+        b = metafeatures.extract(data[rows][:, cols], y[rows])
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-7, atol=1e-7)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=hnp.arrays(np.float64, st.tuples(st.integers(8, 40), st.integers(1, 4)),
+                    elements=st.floats(-100, 100, allow_nan=False, width=64)),
+    scale=st.floats(0.01, 100.0),
+)
+def test_positive_rescaling_leaves_scale_free_features_unchanged(data, scale):
+    y = np.arange(data.shape[0]) % 2
+    info = metafeatures.list_features().set_index("name")
+    scale_free = info.index[info["scale_free"] & (info["group"] != "landmarking")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = metafeatures.extract(data, y)[scale_free]
+        b = metafeatures.extract(data * scale, y)[scale_free]
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-6, atol=1e-6)
+
+
+column_strategies = st.sampled_from(["float", "int", "bool", "category", "object", "nan", "const"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kinds=st.lists(column_strategies, min_size=1, max_size=6),
+    n=st.integers(2, 60),
+    y_kind=st.sampled_from(["int", "str", "bool", "float"]),
+    seed=st.integers(0, 1000),
+)
+def test_no_shape_or_dtype_crashes(kinds, n, y_kind, seed):
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for i, kind in enumerate(kinds):
+        if kind == "float":
+            cols[f"c{i}"] = rng.normal(size=n)
+        elif kind == "int":
+            cols[f"c{i}"] = rng.integers(-3, 3, size=n)
+        elif kind == "bool":
+            cols[f"c{i}"] = rng.random(n) > 0.5
+        elif kind == "category":
+            cols[f"c{i}"] = pd.Categorical(rng.choice(["x", "y", "z"], size=n))
+        elif kind == "object":
+            cols[f"c{i}"] = rng.choice(["p", "q"], size=n).astype(object)
+        elif kind == "nan":
+            v = rng.normal(size=n)
+            v[rng.random(n) < 0.5] = np.nan
+            v[0] = 1.0
+            cols[f"c{i}"] = v
+        else:
+            cols[f"c{i}"] = np.full(n, 7.0)
+    X = pd.DataFrame(cols)
+    if y_kind == "float":
+        y = rng.normal(size=n)
+    else:
+        y = rng.integers(0, 3, size=n)
+        y[0], y[1] = 0, 1
+        y = {"int": y, "str": y.astype(str), "bool": y > 0}[y_kind]
+        if y_kind == "bool":
+            y[0], y[1] = False, True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = metafeatures.extract(X, y)
+    assert np.all(np.isfinite(m.to_numpy()))
+    assert len(m) == len(metafeatures.list_features())
+
+
+# ----------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "X, y, exc, match",
+    [
+        (np.ones((5, 2)), np.arange(4), ValueError, "different lengths"),
+        (np.ones((0, 2)), np.arange(0), ValueError, "empty"),
+        (np.ones((3, 0)), np.arange(3), ValueError, "empty"),
+        (np.ones((1, 2)), np.arange(1), ValueError, "at least 2 rows"),
+        (np.ones((4, 2)), np.zeros(4), ValueError, "single class"),
+        (np.ones(4), np.arange(4), ValueError, "2-D"),
+        (np.ones((2, 2, 2)), np.arange(2), ValueError, "2-D"),
+        (np.ones((4, 2)), np.array([0, 1, np.nan, 1]), ValueError, "missing values"),
+        (np.ones((4, 2)), np.array([0, 1, np.inf, 1]), ValueError, "infinite"),
+        (np.column_stack([np.ones(4), np.full(4, np.nan)]), [0, 1, 0, 1], ValueError, "only missing values"),
+        (pd.DataFrame({"d": pd.date_range("2020", periods=4)}), [0, 1, 0, 1], TypeError, "convert dates"),
+        (pd.DataFrame({"z": np.ones(4) * 1j}), [0, 1, 0, 1], TypeError, "complex"),
+    ],
+)
+def test_bad_input_errors_name_the_problem_and_fix(X, y, exc, match):
+    with pytest.raises(exc, match=match):
+        metafeatures.extract(X, y)
+
+
+def test_bad_arguments():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="task="):
+        metafeatures.extract(X, y, task="clustering")
+    with pytest.raises(TypeError, match="random_state"):
+        metafeatures.extract(X, y, random_state="0")
+    with pytest.raises(ValueError, match="max_rows"):
+        metafeatures.extract(X, y, max_rows=1)
+    with pytest.raises(ValueError, match="time_budget"):
+        metafeatures.extract(X, y, time_budget=-1)
+    with pytest.raises(ValueError, match="numeric y"):
+        metafeatures.extract(X, y.astype(str), task="regression")
+
+
+def test_infinite_values_are_missing_with_a_warning():
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    X[3, 1] = np.inf
+    before = X.copy()
+    with pytest.warns(RuntimeWarning, match="treated as missing"):
+        m = metafeatures.extract(X, np.arange(20) % 2)
+    assert m["NumberOfMissingValues"] == 1
+    assert m.attrs["infinite_values_as_missing"] == 1
+    np.testing.assert_array_equal(X, before)

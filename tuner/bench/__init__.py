@@ -1,0 +1,1 @@
+"""Benchmarks behind ``learn2tune bench``: each prints a table, none asserts a time."""
