@@ -352,7 +352,7 @@ def apply_manual(p: dict, df: pd.DataFrame) -> list[dict]:
         for c in _leaks(df.drop(columns=list(out["drop"])), out["target"]):
             out["drop"][c] = "determines the target exactly"
     result = [out]
-    for i, extra in enumerate(decision.get("extra", [])):
+    for extra in decision.get("extra", []):
         e = dict(p, **{k: v for k, v in extra.items() if k != "drop"})
         e["drop"] = {k: v for k, v in p.get("drop", {}).items() if k != e["target"]}
         e["drop"].update({c: "reviewed: recodes the target" for c in extra.get("drop", [])})

@@ -187,7 +187,7 @@ class LocalExecutor:
                                 "fit_seconds": now - t0,
                             }
         finally:
-            for proc, conn in workers:
+            for _proc, conn in workers:
                 try:
                     conn.send(None)
                 except (OSError, BrokenPipeError):

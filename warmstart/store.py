@@ -58,16 +58,21 @@ def atomic_write_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read_parquets(files: Iterable[Path]) -> list[pd.DataFrame]:
+def _read_parquets(files: Iterable[Path], required: Iterable[str], what: str) -> list[pd.DataFrame]:
     frames = []
     for f in files:
         try:
-            frames.append(pd.read_parquet(f))
+            df = pd.read_parquet(f)
         except Exception as exc:  # noqa: BLE001 - re-raised with the file's name
             raise MetaDatasetError(
                 f"cannot read {str(f)!r}: {exc}. The file is corrupt; delete it and rerun "
                 "the build command to recompute what it held."
             ) from exc
+        try:
+            _check_columns(df, required, what)
+        except MetaDatasetError as exc:
+            raise MetaDatasetError(f"{str(f)!r}: {exc}") from exc
+        frames.append(df)
     return frames
 
 
@@ -114,8 +119,10 @@ class MetaDataset:
                 f"meta-dataset folder {str(path)!r} does not exist; build one with "
                 "`learn2tune build` or use MetaDataset.default()."
             )
-        task_frames = _read_parquets(_visible_parquets(path / "tasks"))
-        eval_frames = _read_parquets(_visible_parquets(path / "evaluations"))
+        task_frames = _read_parquets(_visible_parquets(path / "tasks"), TASK_COLUMNS, "tasks")
+        eval_frames = _read_parquets(
+            _visible_parquets(path / "evaluations"), EVAL_COLUMNS, "evaluations"
+        )
         tasks = pd.concat(task_frames, ignore_index=True) if task_frames else _empty(TASK_COLUMNS)
         evals = pd.concat(eval_frames, ignore_index=True) if eval_frames else _empty(EVAL_COLUMNS)
         manifest: dict = {}

@@ -199,7 +199,12 @@ def load_task(spec: dict, base: Path | None = None) -> Task:
         if X[c].dtype == bool:
             X[c] = X[c].astype(np.int64)
     source = spec["source"]
-    name = spec.get("name") or source.split("/")[-1].split(":")[-1]
+    if spec.get("name"):
+        name = spec["name"]
+    elif source.startswith("file:"):
+        name = Path(source[5:]).stem
+    else:
+        name = source.split("/")[-1].split(":")[-1]
     return Task(name=name, source=source, task_type=spec["task_type"], X=X, y=y, spec=dict(spec))
 
 
@@ -236,7 +241,19 @@ def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
     else:
         data = json.loads(text)
     tasks = data["tasks"] if isinstance(data, dict) else data
-    return [t for t in tasks if not t.get("exclude")], path.parent
+    out = []
+    for t in tasks:
+        if not isinstance(t, dict) or ("file" not in t and "source" not in t):
+            raise ValueError(
+                f"{str(path)!r}: task entry {t!r} needs a 'file' (or 'source'), a 'target' "
+                "and a 'task_type'"
+            )
+        if t.get("exclude"):
+            continue
+        if "source" not in t:
+            t = {**t, "source": f"file:{t['file']}"}
+        out.append(t)
+    return out, path.parent
 
 
 def iter_tasks(

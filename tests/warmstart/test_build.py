@@ -1,0 +1,146 @@
+"""Offline builds: resumable, crash-safe (a real kill -9), executor-independent results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from warmstart import MetaDataset, spaces
+from warmstart.build import build
+from warmstart.evaluate import cross_validate, prepare_task_data
+
+METRICS = ["roc_auc", "accuracy", "balanced_accuracy", "log_loss"]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("suite")
+    rng = np.random.default_rng(0)
+    lines = ["tasks:"]
+    for i in range(3):
+        n = 120 + 40 * i
+        X = rng.normal(size=(n, 4))
+        y = np.where(X[:, 0] + rng.normal(scale=1.0 + i, size=n) > 0, "pos", "neg")
+        df = pd.DataFrame(X, columns=list("abcd")).assign(
+            color=rng.choice(["r", "g", "b"], size=n), label=y
+        )
+        df.to_csv(root / f"t{i}.csv", index=False)
+        lines.append(f"  - {{file: t{i}.csv, target: label, task_type: classification}}")
+    (root / "suite.yaml").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _table(path: Path) -> pd.DataFrame:
+    ev = MetaDataset.load(path).evaluations
+    return ev.sort_values(["task_id", "config_id"]).reset_index(drop=True)
+
+
+def test_build_then_resume_skips_everything(suite, tmp_path):
+    out = tmp_path / "b"
+    s1 = build(suite, ["logistic-regression"], 6, out, workers=2, folds=3)
+    assert s1.tasks == 3 and s1.evaluations == 3 * 7 and s1.failed == 0
+    s2 = build(suite, ["logistic-regression"], 6, out, workers=2, folds=3)
+    assert s2.evaluations == 0 and s2.skipped == 21
+    md = MetaDataset.load(out)
+    assert len(md.evaluations) == 21
+    assert not md.evaluations.duplicated(["task_id", "space", "config_id"]).any()
+    assert set(md.evaluations["status"]) == {"ok"}
+    assert md.evaluations["roc_auc"].between(0, 1).all()
+    assert "mf:ClassEntropy" in md.tasks.columns
+    assert md.manifest["builds"]["logistic-regression"]["evaluations_on_disk"] == {"ok": 21}
+    # no leftover part files once every (task, space) is complete
+    assert not list((out / "evaluations").rglob("_parts/*.parquet"))
+    # more configs later: only the new ones run
+    s3 = build(suite, ["logistic-regression"], 8, out, workers=1, folds=3)
+    assert s3.evaluations == 3 * 2
+
+
+def test_results_do_not_depend_on_workers(suite, tmp_path):
+    build(suite, ["logistic-regression"], 4, tmp_path / "one", workers=1, folds=3)
+    build(suite, ["logistic-regression"], 4, tmp_path / "two", workers=2, folds=3)
+    a, b = _table(tmp_path / "one"), _table(tmp_path / "two")
+    pd.testing.assert_frame_equal(a[["task_id", "config_id", *METRICS]], b[["task_id", "config_id", *METRICS]])
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_results(suite, tmp_path):
+    pytest.importorskip("distributed")
+    build(suite, ["logistic-regression"], 3, tmp_path / "local", workers=1, folds=3)
+    s = build(suite, ["logistic-regression"], 3, tmp_path / "dask", dask_local=2, folds=3)
+    assert s.evaluations == 12
+    a, b = _table(tmp_path / "local"), _table(tmp_path / "dask")
+    pd.testing.assert_frame_equal(a[["task_id", "config_id", *METRICS]], b[["task_id", "config_id", *METRICS]])
+
+
+@pytest.mark.slow
+def test_kill_9_loses_only_evaluations_in_flight_and_resumes(suite, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tuner.cli", "build", "--suite", str(suite), "--space",
+           "random-forest-classifier", "--configs", "15", "--folds", "3", "--workers", "2",
+           "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    parts = out / "evaluations" / "random-forest-classifier"
+    while time.time() < deadline:
+        if len([p for p in parts.rglob("*.parquet") if not p.name.startswith(".")]) >= 6:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers, mid-build
+    proc.wait()
+    partial = MetaDataset.load(out)  # readable, nothing corrupt
+    n_partial = len(partial.evaluations)
+    assert 6 <= n_partial < 48
+    assert not partial.evaluations.duplicated(["task_id", "config_id"]).any()
+    # the same command resumes where it stopped
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    full = _table(out)
+    assert len(full) == 48 and not full.duplicated(["task_id", "config_id"]).any()
+    assert not list(out.rglob(".tmp-*"))
+    # identical to an uninterrupted build
+    build(suite, ["random-forest-classifier"], 15, tmp_path / "clean", workers=2, folds=3)
+    clean = _table(tmp_path / "clean")
+    pd.testing.assert_frame_equal(full[["task_id", "config_id", *METRICS]],
+                                  clean[["task_id", "config_id", *METRICS]])
+
+
+def test_failures_and_timeouts_are_recorded_not_raised():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)))
+    y = pd.Series(np.where(X[0] > 0, "a", "b"))
+    Xp, yp = prepare_task_data(X, y, "classification", folds=3, max_rows=None, seed=0)
+    lr = spaces.get_search_space("logistic-regression")
+    rec = cross_validate(lr, {"C": -1.0, "class_weight": None}, Xp, yp, folds=3, seed=0)
+    assert rec["status"] == "failed" and "C" in rec["error"]
+    xgb = spaces.get_search_space("xgboost-classifier")
+    config = {**xgb.defaults(), "n_estimators": 512}
+    rec = cross_validate(xgb, config, Xp, yp, folds=3, seed=0, timeout=1e-4)
+    assert rec["status"] == "timeout"
+    rec = cross_validate(xgb, xgb.defaults(), Xp, yp, folds=3, seed=0, timeout=60)
+    assert rec["status"] == "ok" and 0.5 < rec["roc_auc"] <= 1.0
+
+
+def test_rows_are_capped_by_stratified_subsample():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1000, 2)))
+    y = pd.Series(np.where(rng.random(1000) < 0.1, "rare", "common"))
+    Xp, yp = prepare_task_data(X, y, "classification", folds=5, max_rows=200, seed=0)
+    assert len(yp) == 200
+    assert abs(np.mean(yp == 1) - np.mean(y == "rare")) < 0.02
+
+
+def test_bad_build_arguments(suite, tmp_path):
+    with pytest.raises(ValueError, match="unknown space"):
+        build(suite, ["nope"], 2, tmp_path)
+    with pytest.raises(ValueError, match="folds"):
+        build(suite, ["logistic-regression"], 2, tmp_path, folds=1)
+    with pytest.raises(ValueError, match="not in suite"):
+        build(suite, ["logistic-regression"], 2, tmp_path, tasks=["missing-task"])

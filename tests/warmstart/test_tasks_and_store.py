@@ -1,0 +1,123 @@
+"""Task suites, fingerprints and the MetaDataset store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from warmstart import MetaDataset, MetaDatasetError
+from warmstart.tasks import default_suite_specs, fingerprint, iter_tasks, load_task
+
+
+def test_default_suite_is_large_enough_and_reviewed():
+    specs = default_suite_specs()
+    n_clf = sum(s["task_type"] == "classification" for s in specs)
+    n_reg = sum(s["task_type"] == "regression" for s in specs)
+    assert n_clf >= 120 and n_reg >= 60
+    assert len({s["source"] for s in specs}) == len(specs)
+    for s in specs:
+        assert set(s) >= {"source", "name", "target", "task_type", "drop"}
+
+
+@pytest.mark.slow
+def test_default_suite_tasks_load_with_enough_rows_and_unique_fingerprints():
+    tasks = iter_tasks("default")
+    assert sum(t.task_type == "classification" for t in tasks) >= 120
+    assert sum(t.task_type == "regression" for t in tasks) >= 60
+    assert len({t.fingerprint for t in tasks}) == len(tasks)
+    for t in tasks:
+        assert len(t.y) >= 100, t.source
+        assert t.y.notna().all()
+        if t.task_type == "classification":
+            assert t.y.nunique() >= 2
+
+
+def test_fingerprint_ignores_row_and_column_order():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=30), "b": rng.choice(["x", "y"], size=30)})
+    y = pd.Series(rng.integers(0, 2, size=30))
+    fp = fingerprint(X, y, "classification")
+    perm = rng.permutation(30)
+    X2 = X.iloc[perm][["b", "a"]].reset_index(drop=True)
+    assert fingerprint(X2, y.iloc[perm].reset_index(drop=True), "classification") == fp
+    assert fingerprint(X, y, "regression") != fp
+    X3 = X.copy()
+    X3.loc[0, "a"] += 1
+    assert fingerprint(X3, y, "classification") != fp
+
+
+def test_user_suite_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"id": range(50), "x": rng.normal(size=50), "label": rng.choice(["a", "b"], 50)})
+    df.to_csv(tmp_path / "data.csv", index=False)
+    df.drop(columns="label").assign(t=rng.normal(size=50)).to_parquet(tmp_path / "reg.parquet")
+    (tmp_path / "suite.yaml").write_text(
+        "tasks:\n"
+        "  - {file: data.csv, target: label, task_type: classification, drop: [id]}\n"
+        "  - {file: reg.parquet, target: t, task_type: regression, name: reg}\n"
+    )
+    tasks = iter_tasks(tmp_path)
+    assert [t.name for t in tasks] == ["data", "reg"]
+    assert list(tasks[0].X.columns) == ["x"]
+    with pytest.raises(ValueError, match="target column 'nope' not found"):
+        load_task({"file": "data.csv", "target": "nope", "task_type": "classification"}, tmp_path)
+    with pytest.raises(FileNotFoundError, match="neither 'default' nor"):
+        iter_tasks(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no suite.yaml"):
+        iter_tasks(tmp_path / "empty")
+
+
+def _md() -> MetaDataset:
+    tasks = pd.DataFrame(
+        {"task_id": ["t1", "t2"], "fingerprint": ["f1", "f2"], "source": ["s1", "s2"],
+         "name": ["a", "b"], "task_type": ["classification"] * 2, "n_rows": [10, 20],
+         "n_features": [2, 3], "mf:NumberOfInstances": [10.0, 20.0]}
+    )
+    ev = pd.DataFrame(
+        {"task_id": ["t1", "t1", "t2"], "space": ["svc", "ridge", "svc"],
+         "space_signature": ["x", "y", "x"], "config_id": [0, 0, 0],
+         "config": [json.dumps({"C": 1.0})] * 3, "roc_auc": [0.7, np.nan, 0.8],
+         "fit_seconds": [0.1] * 3, "status": ["ok"] * 3, "error": [""] * 3}
+    )
+    return MetaDataset(tasks, ev, {"command": "test"})
+
+
+def test_store_round_trip_filter_merge(tmp_path):
+    md = _md()
+    md.save(tmp_path / "md")
+    back = MetaDataset.load(tmp_path / "md")
+    assert len(back.tasks) == 2 and len(back.evaluations) == 3
+    assert back.manifest["command"] == "test"
+    svc = back.filter(space="svc")
+    assert svc.spaces == ["svc"] and len(svc.evaluations) == 2
+    assert back.filter(task_ids=["t1"]).tasks["task_id"].tolist() == ["t1"]
+    merged = back.merge(md)  # same keys: no duplicated rows
+    assert len(merged.evaluations) == 3
+    assert back.metafeatures().loc["t2", "NumberOfInstances"] == 20.0
+    assert back.configs("svc") == [{"C": 1.0}, {"C": 1.0}]
+
+
+def test_store_errors_name_the_file_and_column(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        MetaDataset.load(tmp_path / "nothing")
+    md = _md()
+    md.save(tmp_path / "md")
+    bad = tmp_path / "md" / "evaluations" / "svc" / "broken.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(MetaDatasetError, match="broken.parquet"):
+        MetaDataset.load(tmp_path / "md")
+    bad.unlink()
+    pd.DataFrame({"task_id": ["t9"]}).to_parquet(tmp_path / "md" / "tasks" / "x.parquet")
+    with pytest.raises(MetaDatasetError, match="lacks required columns"):
+        MetaDataset.load(tmp_path / "md")
+
+
+def test_hidden_temporary_files_are_ignored(tmp_path):
+    md = _md()
+    md.save(tmp_path / "md")
+    (tmp_path / "md" / "tasks" / ".tmp-abc-x.parquet").write_bytes(b"half written")
+    assert len(MetaDataset.load(tmp_path / "md").tasks) == 2
