@@ -168,7 +168,8 @@ class MetaDataset:
             ids = set(task_ids)
             ev = ev[ev["task_id"].isin(ids)]
             tasks = tasks[tasks["task_id"].isin(ids)]
-        return MetaDataset(tasks, ev.dropna(axis=1, how="all"), self.manifest)
+        empty = [c for c in ev.columns if c not in EVAL_COLUMNS and ev[c].isna().all()]
+        return MetaDataset(tasks, ev.drop(columns=empty), self.manifest)
 
     def merge(self, other: MetaDataset) -> MetaDataset:
         """Union of two meta-datasets (on key collisions, this one's rows win)."""

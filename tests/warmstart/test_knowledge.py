@@ -1,0 +1,237 @@
+"""KnowledgeBase and the MAML surrogate on synthetic task families (fast, controlled)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from warmstart import KnowledgeBase, KnowledgeBaseError, MetaDataset, spaces
+from warmstart._common import copula, encode_configs, spearman
+from warmstart.maml import MAMLConfig, MAMLEnsemble, train_from_scratch
+
+SPACE = "xgboost-classifier"
+MF_NAMES = ["NumberOfInstances", "ClassEntropy", "stat.cor_abs.mean", "landmark.1nn.accuracy",
+            "info.mutual_info.mean", "MeanSkewnessOfNumericAtts"]
+
+
+def _family(n_tasks: int, n_configs: int, seed: int):
+    """Tasks whose optimum moves with two of their meta-features (the others are noise)."""
+    rng = np.random.default_rng(seed)
+    sp = spaces.get_search_space(SPACE)
+    configs = [sp.defaults()] + spaces.sobol_configs(sp, n_configs, seed=0)
+    enc = encode_configs(sp, configs)
+    base = rng.uniform(0.3, 0.7, enc.shape[1])
+    tasks, evals = [], []
+    for t in range(n_tasks):
+        mf = rng.random(len(MF_NAMES))
+        centre = base.copy()
+        centre[0] = 0.2 + 0.6 * mf[0]   # colsample_bytree optimum follows feature 0
+        centre[1] = 0.2 + 0.6 * mf[1]   # learning_rate optimum follows feature 1
+        y = -((enc - centre) ** 2 * np.linspace(3, 1, enc.shape[1])).sum(1)
+        y = 0.7 + 0.05 * y + rng.normal(scale=0.002, size=len(y))
+        tid = f"task{t}"
+        tasks.append({"task_id": tid, "fingerprint": f"fp{t}", "source": tid, "name": tid,
+                      "task_type": "classification", "n_rows": 100, "n_features": 3,
+                      **{f"mf:{n}": v for n, v in zip(MF_NAMES, mf)}})
+        for i, (c, v) in enumerate(zip(configs, y)):
+            evals.append({"task_id": tid, "space": SPACE, "space_signature": sp.signature,
+                          "config_id": i, "config": json.dumps(c, sort_keys=True), "roc_auc": v,
+                          "fit_seconds": 0.1, "status": "ok", "error": ""})
+    return MetaDataset(pd.DataFrame(tasks), pd.DataFrame(evals)), configs, enc
+
+
+@pytest.fixture(scope="module")
+def family():
+    return _family(40, 64, seed=0)
+
+
+@pytest.fixture(scope="module")
+def kb(family):
+    md, _, _ = family
+    return KnowledgeBase.fit(md, SPACE, random_state=0, maml={"members": 2, "meta_iterations": 120})
+
+
+def _mf(values) -> pd.Series:
+    return pd.Series(dict(zip(MF_NAMES, values)))
+
+
+def test_copula_normalization():
+    z = copula(np.array([0.9, 0.5, 0.7, 0.7]))
+    assert z[0] > z[2] == z[3] > z[1]
+    np.testing.assert_allclose(z.mean(), 0.0, atol=1e-12)
+
+
+def test_learned_metric_finds_the_informative_meta_features(kb):
+    top2 = set(np.array(kb.feature_names)[np.argsort(-kb.weights)[:2]])
+    assert top2 == {"NumberOfInstances", "ClassEntropy"}
+
+
+def test_warm_start_beats_random_and_ignoring_metafeatures(family, kb):
+    md, configs, enc = family
+    rng = np.random.default_rng(5)
+    sp = spaces.get_search_space(SPACE)
+    gains_meta, gains_random = [], []
+    for _ in range(10):
+        mf = rng.random(len(MF_NAMES))
+        centre = np.full(enc.shape[1], 0.5)
+        centre[0], centre[1] = 0.2 + 0.6 * mf[0], 0.2 + 0.6 * mf[1]
+
+        def score(c):
+            e = encode_configs(sp, [c])[0]
+            return -((e - centre) ** 2 * np.linspace(3, 1, enc.shape[1])).sum()
+
+        ws = kb.warm_start(_mf(mf), n=3)
+        assert len(ws) == 3 and len({json.dumps(c, sort_keys=True) for c in ws}) == 3
+        gains_meta.append(max(score(c) for c in ws))
+        gains_random.append(np.mean([max(score(configs[i]) for i in rng.choice(len(configs), 3)) for _ in range(50)]))
+    assert np.mean(gains_meta) > np.mean(gains_random)
+
+
+def test_similar_tasks(kb, family):
+    md, _, _ = family
+    mf = md.metafeatures().iloc[3]
+    sim = kb.similar_tasks(mf, k=3)
+    assert list(sim.columns) == ["task_id", "name", "distance"]
+    assert sim["task_id"].iloc[0] == md.metafeatures().index[3]
+    assert sim["distance"].is_monotonic_increasing
+
+
+def test_adapt_predict_and_guard(kb, family):
+    md, configs, enc = family
+    mf = md.metafeatures().iloc[0]
+    y = md.evaluations[md.evaluations.task_id == "task0"]["roc_auc"].to_numpy()
+    sur = kb.adapt(mf, configs[:20], y[:20])
+    mean, std = sur.predict(configs[20:])
+    assert mean.shape == std.shape == (len(configs) - 20,)
+    assert (std > 0).all()
+    assert spearman(mean, y[20:]) > 0.5
+    assert sur.prior_weight == 1.0
+    # scores that contradict the prior: the guard lowers its weight and says why
+    bad = kb.adapt(mf, configs[:20], -y[:20])
+    assert bad.prior_weight < 0.5 and "ranks the 20 observed trials poorly" in bad.diagnostics["reason"]
+    with pytest.raises(ValueError, match="one score per config"):
+        kb.adapt(mf, configs[:3], [0.1])
+    with pytest.raises(ValueError, match="metafeatures lacks"):
+        kb.warm_start(pd.Series({"NumberOfInstances": 1.0}))
+
+
+def test_save_load_round_trip_and_safety(kb, family, tmp_path):
+    md, configs, _ = family
+    kb.save(tmp_path / "kb")
+    back = KnowledgeBase.load(tmp_path / "kb")
+    mf = md.metafeatures().iloc[1]
+    assert back.warm_start(mf, 4) == kb.warm_start(mf, 4)
+    y = np.linspace(0, 1, 10)
+    np.testing.assert_allclose(back.adapt(mf, configs[:10], y).predict(configs[10:20])[0],
+                               kb.adapt(mf, configs[:10], y).predict(configs[10:20])[0], rtol=1e-5)
+    # a corrupt file is named
+    path = tmp_path / "kb"
+    (path / "scores.parquet").write_bytes(b"garbage")
+    with pytest.raises(KnowledgeBaseError, match="scores.parquet"):
+        KnowledgeBase.load(path)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_loading_never_runs_code(kb, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kb.save(tmp_path / "kb")
+    meta_path = tmp_path / "kb" / "kb.json"
+    (tmp_path / "kb" / "maml.pt").write_bytes(pickle.dumps({"x": _Evil()}))
+    meta = json.loads(meta_path.read_text())
+    from warmstart.knowledge import _sha256
+
+    meta["checksums"]["maml.pt"] = _sha256(tmp_path / "kb" / "maml.pt")  # a careful attacker
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(KnowledgeBaseError, match="maml.pt"):
+        KnowledgeBase.load(tmp_path / "kb")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_mismatched_space_signature_and_version_are_refused(kb, tmp_path):
+    kb.save(tmp_path / "kb")
+    meta_path = tmp_path / "kb" / "kb.json"
+    meta = json.loads(meta_path.read_text())
+    meta["space_signature"] = "000000000000"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(KnowledgeBaseError, match="signature"):
+        KnowledgeBase.load(tmp_path / "kb")
+    meta["format"] = 99
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(KnowledgeBaseError, match="format"):
+        KnowledgeBase.load(tmp_path / "kb")
+    meta["format"] = 1
+    meta["space_signature"] = kb.space_signature
+    meta["feature_names"] = ["not.a.feature"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(KnowledgeBaseError, match="other feature list"):
+        KnowledgeBase.load(tmp_path / "kb")
+
+
+def test_fit_errors(family):
+    md, _, _ = family
+    with pytest.raises(ValueError, match="no evaluations of space 'svc'"):
+        KnowledgeBase.fit(md, "svc")
+    with pytest.raises(ValueError, match="unknown space"):
+        KnowledgeBase.fit(md, "nope")
+
+
+# ----------------------------------------------------------------- MAML on a task family
+def _smooth_family(n: int, rng: np.random.Generator, d: int = 6, n_points: int = 128):
+    """Randomly shifted and scaled smooth functions sharing a common structure."""
+    base_c = np.linspace(0.25, 0.75, d)
+    base_a = np.linspace(0.5, 3.0, d)
+    tasks = []
+    for _ in range(n):
+        c = base_c + rng.normal(scale=0.15, size=d)
+        a = base_a * rng.uniform(0.5, 1.5, d)
+        scale, shift, phase = rng.uniform(0.1, 10), rng.normal(scale=5), rng.uniform(0, 6)
+        x = rng.random((n_points, d))
+        y = scale * (-(a * (x - c) ** 2).sum(1) + 0.3 * np.sin(6 * x[:, 0] + phase)) + shift
+        tasks.append((x, y))
+    return tasks
+
+
+@pytest.mark.slow
+def test_maml_adaptation_beats_scratch_and_no_adaptation_on_a_task_family():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    train = _smooth_family(100, rng)
+    test = _smooth_family(20, rng, n_points=300)
+    cfg = MAMLConfig(members=2, meta_iterations=200)
+    ens = MAMLEnsemble(6, cfg, seed=0).meta_train(train)
+    for K in (5, 20):
+        res = {"adapted": [], "scratch": [], "no_adapt": []}
+        for x, y in test:
+            idx = rng.permutation(len(y))
+            s, q = idx[:K], idx[K:]
+            res["adapted"].append(spearman(ens.adapt(x[s], y[s]).predict(x[q])[0], y[q]))
+            res["no_adapt"].append(spearman(ens.adapt(x[:0], y[:0]).predict(x[q])[0], y[q]))
+            net = train_from_scratch(x[s], y[s], 6, cfg)
+            with torch.no_grad():
+                res["scratch"].append(spearman(net(torch.as_tensor(x[q], dtype=torch.float32)).numpy(), y[q]))
+        means = {k: float(np.mean(v)) for k, v in res.items()}
+        assert means["adapted"] > means["scratch"], (K, means)
+        assert means["adapted"] > means["no_adapt"], (K, means)
+
+
+def test_maml_second_and_first_order_both_train():
+    rng = np.random.default_rng(1)
+    train = _smooth_family(20, rng)
+    for first_order in (False, True):
+        cfg = MAMLConfig(members=1, meta_iterations=30, first_order=first_order)
+        ens = MAMLEnsemble(6, cfg, seed=0).meta_train(train)
+        assert np.isfinite(ens.history[0])
+        clone = ens.clone()
+        x, y = train[0]
+        clone.adapt(x[:10], y[:10])
+        for k, v in ens.members[0].params.items():
+            assert torch.equal(v, clone.members[0].params[k])  # adapt never mutates

@@ -1,0 +1,143 @@
+"""Finished Optuna studies as meta-data ("store, then improve").
+
+A study driven by learn2tune carries these user attributes (``ATTR_*`` below): the
+dataset's meta-features, the search space name and signature, the task type, the metric
+and the learn2tune version. :func:`studies_to_metadataset` turns such studies into a
+:class:`~warmstart.store.MetaDataset` whose evaluations can join a knowledge base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import spaces as spaces_mod
+from .store import MF_PREFIX, MetaDataset
+
+ATTR_METAFEATURES = "learn2tune:metafeatures"
+ATTR_SPACE = "learn2tune:space"
+ATTR_SIGNATURE = "learn2tune:space_signature"
+ATTR_TASK_TYPE = "learn2tune:task_type"
+ATTR_METRIC = "learn2tune:metric"
+ATTR_VERSION = "learn2tune:version"
+ATTR_FINGERPRINT = "learn2tune:fingerprint"
+ATTR_NAME = "learn2tune:dataset_name"
+
+
+def study_attributes(
+    metafeatures: pd.Series | dict[str, float], space: str, *, metric: str | None = None,
+    fingerprint: str | None = None, dataset_name: str | None = None,
+) -> dict[str, Any]:
+    """The user attributes that make a study importable as meta-data."""
+    from . import __version__
+
+    sp = spaces_mod.get_search_space(space)
+    attrs: dict[str, Any] = {
+        ATTR_METAFEATURES: {str(k): float(v) for k, v in dict(metafeatures).items()},
+        ATTR_SPACE: space,
+        ATTR_SIGNATURE: sp.signature,
+        ATTR_TASK_TYPE: sp.task_type,
+        ATTR_VERSION: __version__,
+    }
+    if metric:
+        attrs[ATTR_METRIC] = metric
+    if fingerprint:
+        attrs[ATTR_FINGERPRINT] = fingerprint
+    if dataset_name:
+        attrs[ATTR_NAME] = dataset_name
+    return attrs
+
+
+def is_learn2tune_study(user_attrs: dict[str, Any]) -> bool:
+    """Whether a study carries learn2tune's attributes."""
+    return all(k in user_attrs for k in (ATTR_METAFEATURES, ATTR_SPACE, ATTR_SIGNATURE))
+
+
+def studies_to_metadataset(studies: Iterable[Any]) -> MetaDataset:
+    """Convert finished learn2tune studies (``optuna.Study`` objects) into a MetaDataset.
+
+    Studies without learn2tune's attributes, multi-objective studies, studies of another
+    space signature and trials whose parameters do not match the space are skipped. The
+    objective value is stored in column ``objective`` (negated for minimized studies, so
+    higher is better) and, when the study names its metric, in that metric's column.
+    """
+    import optuna
+
+    task_rows, eval_rows = [], []
+    for study in studies:
+        attrs = study.user_attrs
+        if not is_learn2tune_study(attrs) or len(study.directions) != 1:
+            continue
+        space_name = attrs[ATTR_SPACE]
+        try:
+            sp = spaces_mod.get_search_space(space_name)
+        except ValueError:
+            continue
+        if attrs[ATTR_SIGNATURE] != sp.signature:
+            continue
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        storage_id = getattr(study._storage, "url", None) or type(study._storage).__name__
+        task_id = f"optuna:{study.study_name}@{hashlib.sha1(str(storage_id).encode()).hexdigest()[:8]}"
+        fp = attrs.get(ATTR_FINGERPRINT) or hashlib.sha256(task_id.encode()).hexdigest()[:16]
+        mf = attrs[ATTR_METAFEATURES]
+        metric = attrs.get(ATTR_METRIC)
+        n = 0
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if set(t.params) != set(sp.params) or t.value is None or not np.isfinite(t.value):
+                continue
+            config = {p: t.params[p] for p in sp.params}
+            try:
+                sp.validate(config)
+            except ValueError:
+                continue
+            row: dict[str, Any] = {
+                "task_id": task_id,
+                "space": space_name,
+                "space_signature": sp.signature,
+                "config_id": int(t.number),
+                "config": json.dumps(config, sort_keys=True),
+                "objective": sign * float(t.value),
+                "fit_seconds": (t.duration.total_seconds() if t.duration else float("nan")),
+                "status": "ok",
+                "error": "",
+            }
+            for p in sp.params:
+                v = config[p]
+                row[f"param_{p}"] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            if metric:
+                lower_better = metric in ("log_loss", "rmse", "mae")
+                row[metric] = -row["objective"] if lower_better else row["objective"]
+            eval_rows.append(row)
+            n += 1
+        if n:
+            task_rows.append(
+                {
+                    "task_id": task_id,
+                    "fingerprint": fp,
+                    "source": f"optuna:{study.study_name}",
+                    "name": attrs.get(ATTR_NAME, study.study_name),
+                    "task_type": attrs.get(ATTR_TASK_TYPE, sp.task_type),
+                    "n_rows": int(mf.get("NumberOfInstances", 0)),
+                    "n_features": int(max(mf.get("NumberOfFeatures", 1) - 1, 0)),
+                    **{f"{MF_PREFIX}{k}": float(v) for k, v in mf.items()},
+                }
+            )
+    tasks = pd.DataFrame(task_rows) if task_rows else pd.DataFrame(
+        columns=["task_id", "fingerprint", "source", "name", "task_type", "n_rows", "n_features"])
+    evals = pd.DataFrame(eval_rows) if eval_rows else pd.DataFrame(
+        columns=["task_id", "space", "space_signature", "config_id", "config", "fit_seconds", "status", "error"])
+    return MetaDataset(tasks, evals, {"imported_from": "optuna studies"})
+
+
+def import_studies(storage: str) -> MetaDataset:
+    """Every finished learn2tune study of an Optuna storage URL, as a MetaDataset."""
+    import optuna
+
+    summaries = optuna.get_all_study_summaries(storage)
+    studies = [optuna.load_study(study_name=s.study_name, storage=storage) for s in summaries]
+    return studies_to_metadataset(studies)
