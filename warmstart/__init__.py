@@ -3,8 +3,8 @@
 __version__ = "0.1.0.dev0"
 
 from . import spaces  # noqa: E402
-from .store import MetaDataset, MetaDatasetError  # noqa: E402
 from .knowledge import KnowledgeBase, KnowledgeBaseError, Surrogate  # noqa: E402
+from .store import MetaDataset, MetaDatasetError  # noqa: E402
 
 __all__ = [
     "KnowledgeBase",

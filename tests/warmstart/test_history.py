@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from warmstart import MetaDataset, spaces
-from warmstart.history import import_studies, study_attributes, studies_to_metadataset
+from warmstart.history import import_studies, studies_to_metadataset, study_attributes
 
 
 def _study(storage: str, name: str, direction: str = "maximize", tag: bool = True) -> optuna.Study:

@@ -81,7 +81,7 @@ def test_warm_start_beats_random_and_ignoring_metafeatures(family, kb):
         centre = np.full(enc.shape[1], 0.5)
         centre[0], centre[1] = 0.2 + 0.6 * mf[0], 0.2 + 0.6 * mf[1]
 
-        def score(c):
+        def score(c, centre=centre):
             e = encode_configs(sp, [c])[0]
             return -((e - centre) ** 2 * np.linspace(3, 1, enc.shape[1])).sum()
 
