@@ -299,7 +299,7 @@ def task_row(task: Task, mf: pd.Series) -> pd.DataFrame:
 
 
 def _done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
-    """Config ids on disk per task key (parts and compacted files); compacted task keys."""
+    """Config ids on disk per task key (parts and compacted files, whatever their names)."""
     done: dict[str, set[int]] = {}
     compacted: set[str] = set()
     folder = out / "evaluations" / space
@@ -308,10 +308,11 @@ def _done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
     for f in folder.glob("*.parquet"):
         if f.name.startswith("."):
             continue
-        key = f.stem
-        ids = pd.read_parquet(f, columns=["config_id"])["config_id"].astype(int)
-        done.setdefault(key, set()).update(ids.tolist())
-        compacted.add(key)
+        df = pd.read_parquet(f, columns=["task_id", "config_id"])
+        for tid, ids in df.groupby("task_id")["config_id"]:
+            key = _key(str(tid))
+            done.setdefault(key, set()).update(int(i) for i in ids)
+            compacted.add(key)
     parts = folder / "_parts"
     if parts.exists():
         for f in parts.glob("*.parquet"):
@@ -320,6 +321,47 @@ def _done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
             key, _, cid = f.stem.rpartition("-")
             done.setdefault(key, set()).add(int(cid))
     return done, compacted
+
+
+def _tasks_on_disk(out: Path) -> set[str]:
+    folder = out / "tasks"
+    if not folder.exists():
+        return set()
+    ids: set[str] = set()
+    for f in folder.glob("*.parquet"):
+        if not f.name.startswith("."):
+            ids.update(pd.read_parquet(f, columns=["task_id"])["task_id"].astype(str))
+    return ids
+
+
+def compact(out: str | Path) -> None:
+    """Merge a finished build's files: one tasks file, one file per space.
+
+    Crash-safe: the merged file is written atomically before the files it replaces are
+    removed (a crash in between leaves duplicates, which loading drops)."""
+    out = Path(out)
+    files = [f for f in (out / "tasks").glob("*.parquet") if not f.name.startswith(".")]
+    if len(files) > 1:
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        df = df.drop_duplicates("task_id").sort_values("task_id").reset_index(drop=True)
+        target = out / "tasks" / "tasks.parquet"
+        atomic_write_parquet(df, target)
+        for f in files:
+            if f != target:
+                f.unlink()
+    for folder in sorted(p for p in (out / "evaluations").glob("*") if p.is_dir()):
+        if (folder / "_parts").exists() and any((folder / "_parts").glob("*.parquet")):
+            continue  # unfinished: leave it to the build
+        files = [f for f in folder.glob("*.parquet") if not f.name.startswith(".")]
+        if len(files) <= 1:
+            continue
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        df = df.drop_duplicates(["task_id", "config_id"]).sort_values(["task_id", "config_id"])
+        target = folder / "evaluations.parquet"
+        atomic_write_parquet(df.reset_index(drop=True), target)
+        for f in files:
+            if f != target:
+                f.unlink()
 
 
 def _count_on_disk(out: Path, space: str) -> dict[str, int]:
@@ -449,6 +491,7 @@ def build(
     task_objs: list[tuple[dict, Task]] = []
     seen_fp: set[str] = set()
     types_needed = {spaces_mod.get_search_space(s).task_type for s in spaces}
+    tasks_done = _tasks_on_disk(out)
     per_type_count: dict[str, int] = {}
     for spec in specs:
         if spec["task_type"] not in types_needed:
@@ -466,7 +509,7 @@ def build(
         per_type_count[task.task_type] = per_type_count.get(task.task_type, 0) + 1
         task_objs.append((spec, task))
         tpath = out / "tasks" / f"{_key(task.task_id)}.parquet"
-        if not tpath.exists():
+        if task.task_id not in tasks_done:
             import warnings
 
             with warnings.catch_warnings():
@@ -536,6 +579,7 @@ def build(
             _compact(out, job.space, key)
         if progress is not None:
             progress(done_n, total, {"task": tid, "space": job.space, "status": st})
+    compact(out)
     summary.seconds = time.perf_counter() - start
     manifest = json.loads(manifest_path.read_text())
     run = {k: v for k, v in asdict(summary).items() if k != "out"}

@@ -110,10 +110,12 @@ def evaluate_knowledge(
             v = kb._task_vector(mf)
             x_all = kb._maml_inputs(enc, v)
             for K in ks:
-                acc: dict[str, list[float]] = {"maml": [], "no_adapt": [], "scratch": [], "xgb": []}
+                acc: dict[str, list[float]] = {"maml": [], "no_adapt": [], "scratch": [], "xgb": [], "hybrid": []}
                 for r in range(repeats):
                     idx = np.random.default_rng(random_state + 31 * r + K).permutation(len(y))
                     s, q = idx[:K], idx[K:]
+                    sur = kb.adapt(mf, [configs[i] for i in s], y[s])
+                    acc["hybrid"].append(spearman(sur.predict(enc[q])[0], y[q]))
                     adapted = kb.maml.adapt(x_all[s], y[s])
                     acc["maml"].append(spearman(adapted.predict(x_all[q])[0], y[q]))
                     acc["no_adapt"].append(spearman(kb.maml.adapt(x_all[:0], y[:0]).predict(x_all[q])[0], y[q]))

@@ -99,13 +99,26 @@ class Surrogate:
         """1 when the meta-knowledge is trusted, towards 0 when the guard distrusts it."""
         return float(self.diagnostics.get("prior_weight", 1.0))
 
+    xgb_affine: list = field(default_factory=list)
+
+    def predict_members(self, configs: Sequence[Mapping[str, Any]] | np.ndarray) -> np.ndarray:
+        """Per-member predictions: the adapted MAML members, then the cross-task XGBoost
+        members mapped onto the observed scale by a least-squares affine fit."""
+        enc = configs if isinstance(configs, np.ndarray) else encode_configs(self.kb._space(), configs)
+        x = self.kb._maml_inputs(enc, self.task_vector)
+        members = [self.adapted.predict_members(x)]
+        if self.kb.xgb_models and self.xgb_affine:
+            X = self.kb._xgb_features(np.repeat(self.task_vector[None, :], len(enc), axis=0), enc)
+            raw = np.stack([m.predict(X) for m in self.kb.xgb_models]).astype(np.float64)
+            members.append(np.stack([a * r + b for (a, b), r in zip(self.xgb_affine, raw)]))
+        return np.vstack(members)
+
     def predict(self, configs: Sequence[Mapping[str, Any]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the normalized score of each config."""
-        x = self.kb._maml_inputs(configs, self.task_vector)
-        mean, std = self.adapted.predict(x)
+        preds = self.predict_members(configs)
+        mean, std = preds.mean(axis=0), preds.std(axis=0)
         # distrusted prior: widen the spread so acquisition explores
-        w = self.prior_weight
-        std = std + (1.0 - w) * 1.0 + 0.05
+        std = std + (1.0 - self.prior_weight) + 0.05
         return mean, std
 
 
@@ -380,17 +393,23 @@ class KnowledgeBase:
         )
 
     def warm_start(
-        self, metafeatures: pd.Series | Mapping[str, float], n: int = 10, k: int = 10
+        self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int = 10
     ) -> list[dict[str, Any]]:
         """Configurations to try first, best first: a greedy portfolio over the ``k``
-        nearest tasks (each step adds the config that most reduces their weighted regret)."""
+        nearest tasks (each step adds the config that most reduces their weighted regret).
+        With ``metafeatures=None`` every known task counts alike."""
         if n < 1:
             return []
-        v = self._task_vector(metafeatures)
-        d = self._distances(v[None, :])[0]
-        nearest = np.argsort(d, kind="stable")[: max(1, min(k, len(d)))]
-        w = 1.0 / (d[nearest] + 1e-3)
-        w = w / w.sum()
+        if metafeatures is None:
+            # no meta-features: a portfolio over every known task, weighted alike
+            nearest = np.arange(len(self.task_ids))
+            w = np.full(len(nearest), 1.0 / len(nearest))
+        else:
+            v = self._task_vector(metafeatures)
+            d = self._distances(v[None, :])[0]
+            nearest = np.argsort(d, kind="stable")[: max(1, min(k, len(d)))]
+            w = 1.0 / (d[nearest] + 1e-3)
+            w = w / w.sum()
         S = self.filled[nearest]  # (k, configs)
         best = S.max(axis=1)
         chosen: list[int] = []
@@ -403,6 +422,59 @@ class KnowledgeBase:
             chosen.append(j)
             current = np.maximum(current, S[:, j])
         return [dict(self.configs[j]) for j in chosen]
+
+    def with_history(self, history: MetaDataset) -> KnowledgeBase:
+        """A copy that also knows the tasks of ``history`` (e.g. the user's own finished
+        studies) for similarity and warm starts. Their configurations join the grid; scores
+        a task lacks are filled by the cross-task surrogate. The MAML surrogate is shared."""
+        import copy
+
+        md = history.filter(space=self.space_name)
+        if len(md.evaluations) == 0:
+            return self
+        metric = self.metric if self.metric in md.evaluations.columns else "objective"
+        sign = -1.0 if metric in ("log_loss", "rmse", "mae") else 1.0
+        kb = copy.copy(self)
+        grid = {json.dumps(c, sort_keys=True): i for i, c in enumerate(self.configs)}
+        configs = list(self.configs)
+        new_rows, new_tasks, new_names, new_fps = [], [], [], []
+        mf = md.metafeatures()
+        for tid, sub in md.evaluations.groupby("task_id", sort=False):
+            sub = sub[(sub["status"] == "ok") & sub[metric].notna()]
+            if len(sub) < 3 or tid not in mf.index or tid in self.task_ids:
+                continue
+            row: dict[int, float] = {}
+            z = copula(sign * sub[metric].to_numpy(np.float64))
+            for key, val in zip(sub["config"].astype(str), z):
+                key = json.dumps(json.loads(key), sort_keys=True)
+                if key not in grid:
+                    grid[key] = len(configs)
+                    configs.append(json.loads(key))
+                row[grid[key]] = val
+            new_rows.append(row)
+            new_tasks.append(tid)
+            name = md.tasks.set_index("task_id").loc[tid, "name"]
+            new_names.append(str(name))
+            new_fps.append(str(md.tasks.set_index("task_id").loc[tid, "fingerprint"]))
+        if not new_rows:
+            return self
+        frame = mf.loc[new_tasks].reindex(columns=self.feature_names)
+        frame = frame.fillna(0.0)
+        new_matrix = self.scaler.transform(frame)
+        n_old, n_cfg = len(self.task_ids), len(configs)
+        scores = np.full((n_old + len(new_rows), n_cfg), np.nan)
+        scores[:n_old, : self.scores.shape[1]] = self.scores
+        for r, row in enumerate(new_rows):
+            for j, val in row.items():
+                scores[n_old + r, j] = val
+        kb.configs = configs
+        kb.scores = scores
+        kb.task_matrix = np.vstack([self.task_matrix, new_matrix])
+        kb.task_ids = self.task_ids + new_tasks
+        kb.task_names = self.task_names + new_names
+        kb.fingerprints = self.fingerprints + new_fps
+        kb._fill_scores(self._space())
+        return kb
 
     def _maml_inputs(self, configs: Sequence[Mapping[str, Any]] | np.ndarray, task_vector: np.ndarray) -> np.ndarray:
         enc = configs if isinstance(configs, np.ndarray) else encode_configs(self._space(), configs)
@@ -432,7 +504,20 @@ class KnowledgeBase:
         x = self._maml_inputs(configs, v) if configs else np.zeros((0, self.maml.in_dim))
         adapted = self.maml.adapt(x, y)
         diag = self._guard(v, x, y)
-        return Surrogate(self, adapted, v, diag)
+        affine = []
+        if self.xgb_models:
+            enc = encode_configs(self._space(), configs) if configs else np.zeros((0, 0))
+            if len(y) >= 2 and np.ptp(y) > 0:
+                X = self._xgb_features(np.repeat(v[None, :], len(enc), axis=0), enc)
+                target = copula(y)
+                for m in self.xgb_models:
+                    f = m.predict(X).astype(np.float64)
+                    var = float(np.var(f))
+                    a = max(float(np.cov(f, target, bias=True)[0, 1] / var), 0.0) if var > 1e-12 else 0.0
+                    affine.append((a, float(target.mean() - a * f.mean())))
+            else:
+                affine = [(1.0, 0.0)] * len(self.xgb_models)
+        return Surrogate(self, adapted, v, diag, affine)
 
     def _guard(self, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
         d_near = float(self._distances(v[None, :])[0].min())

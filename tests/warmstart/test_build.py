@@ -56,8 +56,10 @@ def test_build_then_resume_skips_everything(suite, tmp_path):
     assert md.evaluations["roc_auc"].between(0, 1).all()
     assert "mf:ClassEntropy" in md.tasks.columns
     assert md.manifest["builds"]["logistic-regression"]["evaluations_on_disk"] == {"ok": 21}
-    # no leftover part files once every (task, space) is complete
+    # no leftover part files once every (task, space) is complete; files are compacted
     assert not list((out / "evaluations").rglob("_parts/*.parquet"))
+    assert len(list((out / "tasks").glob("*.parquet"))) == 1
+    assert len(list((out / "evaluations" / "logistic-regression").glob("*.parquet"))) == 1
     # more configs later: only the new ones run
     s3 = build(suite, ["logistic-regression"], 8, out, workers=1, folds=3)
     assert s3.evaluations == 3 * 2

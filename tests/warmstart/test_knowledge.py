@@ -10,54 +10,19 @@ import pandas as pd
 import pytest
 import torch
 
-from warmstart import KnowledgeBase, KnowledgeBaseError, MetaDataset, spaces
+from tests.conftest import MF_NAMES, SPACE
+from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
 from warmstart._common import copula, encode_configs, spearman
 from warmstart.maml import MAMLConfig, MAMLEnsemble, train_from_scratch
 
-SPACE = "xgboost-classifier"
-MF_NAMES = ["NumberOfInstances", "ClassEntropy", "stat.cor_abs.mean", "landmark.1nn.accuracy",
-            "info.mutual_info.mean", "MeanSkewnessOfNumericAtts"]
-
-
-def _family(n_tasks: int, n_configs: int, seed: int):
-    """Tasks whose optimum moves with two of their meta-features (the others are noise)."""
-    rng = np.random.default_rng(seed)
-    sp = spaces.get_search_space(SPACE)
-    configs = [sp.defaults()] + spaces.sobol_configs(sp, n_configs, seed=0)
-    enc = encode_configs(sp, configs)
-    base = rng.uniform(0.3, 0.7, enc.shape[1])
-    tasks, evals = [], []
-    for t in range(n_tasks):
-        mf = rng.random(len(MF_NAMES))
-        centre = base.copy()
-        centre[0] = 0.2 + 0.6 * mf[0]   # colsample_bytree optimum follows feature 0
-        centre[1] = 0.2 + 0.6 * mf[1]   # learning_rate optimum follows feature 1
-        y = -((enc - centre) ** 2 * np.linspace(3, 1, enc.shape[1])).sum(1)
-        y = 0.7 + 0.05 * y + rng.normal(scale=0.002, size=len(y))
-        tid = f"task{t}"
-        tasks.append({"task_id": tid, "fingerprint": f"fp{t}", "source": tid, "name": tid,
-                      "task_type": "classification", "n_rows": 100, "n_features": 3,
-                      **{f"mf:{n}": v for n, v in zip(MF_NAMES, mf)}})
-        for i, (c, v) in enumerate(zip(configs, y)):
-            evals.append({"task_id": tid, "space": SPACE, "space_signature": sp.signature,
-                          "config_id": i, "config": json.dumps(c, sort_keys=True), "roc_auc": v,
-                          "fit_seconds": 0.1, "status": "ok", "error": ""})
-    return MetaDataset(pd.DataFrame(tasks), pd.DataFrame(evals)), configs, enc
-
 
 @pytest.fixture(scope="module")
-def family():
-    return _family(40, 64, seed=0)
-
-
-@pytest.fixture(scope="module")
-def kb(family):
-    md, _, _ = family
-    return KnowledgeBase.fit(md, SPACE, random_state=0, maml={"members": 2, "meta_iterations": 120})
+def kb(small_kb):
+    return small_kb
 
 
 def _mf(values) -> pd.Series:
-    return pd.Series(dict(zip(MF_NAMES, values)))
+    return pd.Series(dict(zip(MF_NAMES, [*values, 2.0][: len(MF_NAMES)])))
 
 
 def test_copula_normalization():
@@ -72,7 +37,7 @@ def test_learned_metric_finds_the_informative_meta_features(kb):
 
 
 def test_warm_start_beats_random_and_ignoring_metafeatures(family, kb):
-    md, configs, enc = family
+    md, configs, enc, _ = family
     rng = np.random.default_rng(5)
     sp = spaces.get_search_space(SPACE)
     gains_meta, gains_random = [], []
@@ -93,7 +58,7 @@ def test_warm_start_beats_random_and_ignoring_metafeatures(family, kb):
 
 
 def test_similar_tasks(kb, family):
-    md, _, _ = family
+    md = family[0]
     mf = md.metafeatures().iloc[3]
     sim = kb.similar_tasks(mf, k=3)
     assert list(sim.columns) == ["task_id", "name", "distance"]
@@ -102,7 +67,7 @@ def test_similar_tasks(kb, family):
 
 
 def test_adapt_predict_and_guard(kb, family):
-    md, configs, enc = family
+    md, configs, enc, _ = family
     mf = md.metafeatures().iloc[0]
     y = md.evaluations[md.evaluations.task_id == "task0"]["roc_auc"].to_numpy()
     sur = kb.adapt(mf, configs[:20], y[:20])
@@ -110,10 +75,10 @@ def test_adapt_predict_and_guard(kb, family):
     assert mean.shape == std.shape == (len(configs) - 20,)
     assert (std > 0).all()
     assert spearman(mean, y[20:]) > 0.5
-    assert sur.prior_weight == 1.0
     # scores that contradict the prior: the guard lowers its weight and says why
     bad = kb.adapt(mf, configs[:20], -y[:20])
     assert bad.prior_weight < 0.5 and "ranks the 20 observed trials poorly" in bad.diagnostics["reason"]
+    assert bad.prior_weight < sur.prior_weight
     with pytest.raises(ValueError, match="one score per config"):
         kb.adapt(mf, configs[:3], [0.1])
     with pytest.raises(ValueError, match="metafeatures lacks"):
@@ -121,7 +86,7 @@ def test_adapt_predict_and_guard(kb, family):
 
 
 def test_save_load_round_trip_and_safety(kb, family, tmp_path):
-    md, configs, _ = family
+    md, configs = family[0], family[1]
     kb.save(tmp_path / "kb")
     back = KnowledgeBase.load(tmp_path / "kb")
     mf = md.metafeatures().iloc[1]
@@ -177,7 +142,7 @@ def test_mismatched_space_signature_and_version_are_refused(kb, tmp_path):
 
 
 def test_fit_errors(family):
-    md, _, _ = family
+    md = family[0]
     with pytest.raises(ValueError, match="no evaluations of space 'svc'"):
         KnowledgeBase.fit(md, "svc")
     with pytest.raises(ValueError, match="unknown space"):

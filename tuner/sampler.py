@@ -1,0 +1,448 @@
+"""``MetaSampler``: an Optuna sampler that warm-starts from meta-knowledge and proposes
+with a MAML surrogate adapted to the study's trials.
+
+Phases of a study:
+
+1. **Warm start.** The first ``n_warm_start`` trials (trials the user enqueued come first
+   and are left alone) take the knowledge base's zero-shot portfolio for this dataset, best
+   first. This works from the very first trial without ``space=``: the first parameter the
+   objective suggests is matched by name and distribution against the spaces that have
+   knowledge, and the trial's whole warm-start configuration is fixed then.
+2. **Surrogate.** Later trials maximize expected improvement of the knowledge base's MAML
+   surrogate, adapted to the completed trials, over a candidate pool (uniform random,
+   scrambled Sobol, and perturbations of the best trials).
+3. **Negative-transfer guard.** When the surrogate's prior disagrees with the observed
+   trials or the dataset is far from every known task, the knowledge base lowers its
+   weight; the sampler then hands that share of trials to the base sampler.
+
+Parameters without knowledge, or whose range is not inside the known one, go to the base
+sampler (``TPESampler`` by default). A narrower range, a different log flag or a subset of
+categorical choices is mapped: values are kept inside the user's distribution.
+
+State lives in the study's storage (trial and study system attributes), so several
+threads or processes can share one study.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from warmstart import spaces as spaces_mod
+from warmstart.history import (
+    ATTR_METAFEATURES,
+    studies_to_metadataset,
+    study_attributes,
+)
+
+logger = logging.getLogger(__name__)
+
+_ATTR_WS = "learn2tune:warm_start_index"
+_ATTR_SPACE = "learn2tune:resolved_space"
+_ATTR_PROPOSER = "learn2tune:proposed_by"
+_DEFAULT_WARM_START = 10
+
+
+def _covers(known: BaseDistribution, user: BaseDistribution) -> bool:
+    """Whether values of ``user`` are valid values of ``known`` (a sound mapping)."""
+    if isinstance(known, CategoricalDistribution):
+        return isinstance(user, CategoricalDistribution) and all(c in known.choices for c in user.choices)
+    if isinstance(known, IntDistribution):
+        return isinstance(user, IntDistribution) and known.low <= user.low and user.high <= known.high
+    if isinstance(known, FloatDistribution):
+        return isinstance(user, FloatDistribution) and known.low <= user.low and user.high <= known.high
+    return False
+
+
+def _into(dist: BaseDistribution, value: Any) -> Any:
+    """``value`` made a valid, plain-Python value of ``dist`` (clipped, stepped)."""
+    if isinstance(dist, CategoricalDistribution):
+        return value if value in dist.choices else dist.choices[0]
+    v = spaces_mod.clip(dist, value)
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
+
+
+class MetaSampler(BaseSampler):
+    """A drop-in Optuna sampler that learned, across many datasets, how to tune.
+
+    Parameters
+    ----------
+    X, y : array-like, optional
+        The dataset being tuned; its meta-features are computed here.
+    metafeatures : pandas.Series or dict, optional
+        Meta-features computed beforehand (``metafeatures.extract(X, y)``). Without
+        ``X, y`` or ``metafeatures`` the warm start weights every known task alike.
+    space : str, optional
+        A built-in space name. By default the study's parameters are matched by name and
+        distribution against the spaces with knowledge.
+    knowledge : None, path, KnowledgeBase or False
+        ``None``: the bundled knowledge bases; a folder written by ``KnowledgeBase.save``;
+        a ``KnowledgeBase``; ``False``: no knowledge (the sampler is its base sampler).
+    n_warm_start : int, optional
+        Warm-start trials (default 10).
+    base_sampler : optuna.samplers.BaseSampler, optional
+        Samples what the knowledge does not cover (default ``TPESampler(seed=seed)``).
+    history : str or list of optuna.Study, optional
+        An Optuna storage URL or studies; finished learn2tune studies there join the
+        meta-knowledge for warm starts.
+    seed : int, optional
+        Seeds every random choice (candidate pools, the guard's coin, the base sampler).
+    n_candidates : int
+        Candidate pool size for the acquisition function.
+    constraints_func : callable, optional
+        Passed to the default base sampler; the meta-learned proposals ignore it (a
+        warning says so).
+    """
+
+    def __init__(
+        self,
+        X: Any = None,
+        y: Any = None,
+        *,
+        metafeatures: Mapping[str, float] | None = None,
+        space: str | None = None,
+        knowledge: Any = None,
+        n_warm_start: int | None = None,
+        base_sampler: BaseSampler | None = None,
+        history: str | Sequence[Study] | None = None,
+        seed: int | None = None,
+        n_candidates: int = 2000,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        if (X is None) != (y is None):
+            raise ValueError("pass both X and y (or neither, and metafeatures=...)")
+        if X is not None and metafeatures is not None:
+            raise ValueError("pass X and y or metafeatures=, not both")
+        if space is not None:
+            spaces_mod.get_search_space(space)  # validates the name
+        if n_warm_start is not None and (not isinstance(n_warm_start, int) or n_warm_start < 0):
+            raise ValueError(f"n_warm_start must be None or an int >= 0, got {n_warm_start!r}")
+        if n_candidates < 10:
+            raise ValueError(f"n_candidates must be >= 10, got {n_candidates!r}")
+        if X is not None:
+            import metafeatures as mf_mod
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                metafeatures = mf_mod.extract(X, y)
+        self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
+        self._task_type = None
+        if self._metafeatures is not None and "NumberOfClasses" in self._metafeatures:
+            self._task_type = "classification" if self._metafeatures["NumberOfClasses"] > 0 else "regression"
+        self._space_arg = space
+        self._knowledge_arg = knowledge
+        self._n_warm_start = _DEFAULT_WARM_START if n_warm_start is None else n_warm_start
+        self._seed = seed
+        self._rng = np.random.RandomState(seed)
+        if constraints_func is not None:
+            warnings.warn(
+                "MetaSampler's meta-learned proposals ignore constraints_func; it is passed "
+                "to the base sampler only.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._constraints_func = constraints_func
+        self._base = base_sampler or optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
+        self._n_candidates = n_candidates
+        self._history = history
+        self._kbs: dict[str, Any] = {}
+        self._portfolios: dict[str, list[dict]] = {}
+        self._lock = threading.RLock()
+        self._history_md = None
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._base.reseed_rng()
+
+    # ------------------------------------------------------------------ knowledge
+    def _candidate_spaces(self) -> list[str]:
+        if self._knowledge_arg is False:
+            return []
+        if self._space_arg is not None:
+            return [self._space_arg]
+        if self._knowledge_arg is not None and not isinstance(self._knowledge_arg, (str, Path)):
+            return [self._knowledge_arg.space_name]
+        if isinstance(self._knowledge_arg, (str, Path)):
+            return [json.loads((Path(self._knowledge_arg) / "kb.json").read_text())["space"]]
+        from importlib import resources
+
+        root = Path(str(resources.files("warmstart").joinpath("data/kb")))
+        return [n for n in spaces_mod.list_spaces(self._task_type) if (root / n / "kb.json").exists()]
+
+    def _kb(self, space: str) -> Any:
+        with self._lock:
+            if space in self._kbs:
+                return self._kbs[space]
+            from warmstart import KnowledgeBase
+
+            arg = self._knowledge_arg
+            if arg is None:
+                kb = KnowledgeBase.default(space)
+            elif isinstance(arg, (str, Path)):
+                kb = KnowledgeBase.load(arg)
+            else:
+                kb = arg
+            if kb.space_name != space:
+                raise ValueError(
+                    f"knowledge is for space {kb.space_name!r}, but the study uses {space!r}"
+                )
+            if self._history is not None:
+                kb = kb.with_history(self._history_metadataset())
+            self._kbs[space] = kb
+            return kb
+
+    def _history_metadataset(self):  # noqa: ANN202
+        if self._history_md is None:
+            if isinstance(self._history, str):
+                from warmstart.history import import_studies
+
+                self._history_md = import_studies(self._history)
+            else:
+                self._history_md = studies_to_metadataset(self._history)
+        return self._history_md
+
+    def _portfolio(self, space: str) -> list[dict]:
+        with self._lock:
+            if space not in self._portfolios:
+                kb = self._kb(space)
+                self._portfolios[space] = kb.warm_start(self._metafeatures, n=max(self._n_warm_start, 1))
+            return self._portfolios[space]
+
+    def _resolve_space(self, study: Study, name: str | None = None, dist: BaseDistribution | None = None,
+                       params: Mapping[str, BaseDistribution] | None = None,
+                       seen: Mapping[str, BaseDistribution] | None = None) -> str | None:
+        """The knowledge space of this study (stored in the study once decided)."""
+        stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
+        if stored:
+            return stored
+        candidates = self._candidate_spaces()
+        if not candidates:
+            return None
+        best, best_score = None, 0.0
+        for sname in candidates:
+            sp = spaces_mod.get_search_space(sname)
+            score = 0.0
+            items = dict(params or seen or {})
+            if name is not None and dist is not None:
+                items[name] = dist
+            for pname, pdist in items.items():
+                if pname in sp.distributions and _covers(sp.distributions[pname], pdist):
+                    score += 1.0 + (0.5 if sp.distributions[pname] == pdist else 0.0)
+            if score > best_score:
+                best, best_score = sname, score
+        if best is not None and params:
+            study._storage.set_study_system_attr(study._study_id, _ATTR_SPACE, best)
+        return best
+
+    def _known(self, space: str | None, name: str, dist: BaseDistribution) -> bool:
+        if space is None:
+            return False
+        sp = spaces_mod.get_search_space(space)
+        return name in sp.distributions and _covers(sp.distributions[name], dist)
+
+    # ------------------------------------------------------------------ Optuna API
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        self._raise_error_if_multi_objective(study)
+        complete = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+        if not complete:
+            return {}
+        space_all = optuna.search_space.intersection_search_space(complete)
+        sname = self._resolve_space(study, params=space_all)
+        if sname is None:
+            return {}
+        return {n: d for n, d in space_all.items() if not d.single() and self._known(sname, n, d)}
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._raise_error_if_multi_objective(study)
+        self._base.before_trial(study, trial)
+        if "fixed_params" in trial.system_attrs or self._n_warm_start == 0:
+            return
+        if self._knowledge_arg is False:
+            return
+        with self._lock:
+            taken = [
+                t.system_attrs[_ATTR_WS]
+                for t in study._get_trials(deepcopy=False, use_cache=False)
+                if _ATTR_WS in t.system_attrs
+            ]
+            index = max(taken, default=-1) + 1
+            if index < self._n_warm_start:
+                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
+
+    def _warm_config(self, study: Study, trial: FrozenTrial, space: str) -> dict | None:
+        attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+        if _ATTR_WS not in attrs:
+            return None
+        portfolio = self._portfolio(space)
+        index = int(attrs[_ATTR_WS])
+        enqueued = self._enqueued_configs(study)
+        remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
+        if index >= len(remaining):
+            return None
+        return remaining[index]
+
+    def _enqueued_configs(self, study: Study) -> set[str]:
+        out = set()
+        for t in study._get_trials(deepcopy=False, use_cache=True):
+            fixed = t.system_attrs.get("fixed_params")
+            if fixed:
+                out.add(json.dumps(dict(sorted(fixed.items())), sort_keys=True))
+        return out
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        self._raise_error_if_multi_objective(study)
+        try:
+            seen = {**trial.distributions, param_name: param_distribution}
+            space = self._resolve_space(study, params=None, name=param_name, dist=param_distribution,
+                                        seen=seen)
+        except (ValueError, OSError) as exc:
+            logger.warning("no knowledge available (%s); using the base sampler", exc)
+            space = None
+        if space is not None and self._known(space, param_name, param_distribution):
+            config = self._warm_config(study, trial, space)
+            if config is not None and param_name in config:
+                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
+                return _into(param_distribution, config[param_name])
+        return self._base.sample_independent(study, trial, param_name, param_distribution)
+
+    def sample_relative(self, study: Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        self._raise_error_if_multi_objective(study)
+        if not search_space:
+            return {}
+        space = self._resolve_space(study, params=search_space)
+        if space is None:
+            return self._base.sample_relative(study, trial, search_space)
+        config = self._warm_config(study, trial, space)
+        if config is not None:
+            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
+            return {n: _into(d, config[n]) for n, d in search_space.items() if n in config}
+        return self._propose(study, trial, space, search_space)
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._base.after_trial(study, trial, state, values)
+        stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
+        if stored and ATTR_METAFEATURES not in study.user_attrs and self._metafeatures is not None:
+            try:
+                kb = self._kb(stored)
+                for k, v in study_attributes(self._metafeatures, stored, metric=kb.metric).items():
+                    study.set_user_attr(k, v)
+            except (ValueError, OSError):
+                pass
+
+    # ------------------------------------------------------------------ proposals
+    def _observations(self, study: Study, names: list[str]) -> tuple[list[dict], np.ndarray, list[dict]]:
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        configs, scores, running = [], [], []
+        for t in study._get_trials(deepcopy=False, use_cache=False):
+            if not all(n in t.params for n in names):
+                continue
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
+                configs.append({n: t.params[n] for n in names})
+                scores.append(sign * t.value)
+            elif t.state == TrialState.PRUNED and t.intermediate_values:
+                last = t.intermediate_values[max(t.intermediate_values)]
+                if math.isfinite(last):
+                    configs.append({n: t.params[n] for n in names})
+                    scores.append(sign * last)
+            elif t.state == TrialState.RUNNING:
+                running.append({n: t.params[n] for n in names})
+        return configs, np.asarray(scores, dtype=np.float64), running
+
+    def _propose(self, study: Study, trial: FrozenTrial, space: str,
+                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        kb = self._kb(space)
+        sp = spaces_mod.get_search_space(space)
+        names = sorted(search_space)
+        configs, scores, running = self._observations(study, names)
+        if len(scores) < 2:
+            return self._base.sample_relative(study, trial, search_space)
+        defaults = sp.defaults()
+        full = [{**defaults, **c} for c in configs]
+        surrogate = kb.adapt(self._metafeatures or _neutral_metafeatures(kb), full, scores)
+        with self._lock:
+            coin = self._rng.rand()
+            pool = self._candidate_pool(search_space, configs, scores, running)
+        if coin > surrogate.prior_weight:
+            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
+            return self._base.sample_relative(study, trial, search_space)
+        cand_full = [{**defaults, **c} for c in pool]
+        mean, std = surrogate.predict(cand_full)
+        from warmstart._common import copula
+
+        best = float(np.max(copula(scores)))
+        ei = _expected_improvement(mean, std, best)
+        choice = pool[int(np.argmax(ei))]
+        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
+        return {n: _into(search_space[n], choice[n]) for n in names}
+
+    def _candidate_pool(self, search_space: dict[str, BaseDistribution], configs: list[dict],
+                        scores: np.ndarray, running: list[dict]) -> list[dict]:
+        names = sorted(search_space)
+        n = self._n_candidates
+        n_local = n // 3 if len(scores) else 0
+        u = self._rng.rand(n - n_local, len(names))
+        pool = [{nm: spaces_mod.from_unit(search_space[nm], v) for nm, v in zip(names, row)} for row in u]
+        if n_local:
+            top = np.argsort(-scores)[: min(5, len(scores))]
+            for i in range(n_local):
+                base = configs[int(top[i % len(top)])]
+                cand = {}
+                for nm in names:
+                    d = search_space[nm]
+                    if isinstance(d, CategoricalDistribution):
+                        cand[nm] = base[nm] if self._rng.rand() < 0.8 else d.choices[self._rng.randint(len(d.choices))]
+                    else:
+                        z = spaces_mod.to_unit(d, base[nm]) + self._rng.normal(scale=0.08)
+                        cand[nm] = spaces_mod.from_unit(d, min(max(z, 0.0), 1.0))
+                pool.append(cand)
+        taken = {json.dumps(c, sort_keys=True, default=str) for c in configs + running}
+        pool = [c for c in pool if json.dumps(c, sort_keys=True, default=str) not in taken]
+        return pool or [dict(configs[0])]
+
+
+def _expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    from scipy.stats import norm
+
+    std = np.maximum(std, 1e-9)
+    z = (mean - best) / std
+    return (mean - best) * norm.cdf(z) + std * norm.pdf(z)
+
+
+def _neutral_metafeatures(kb: Any) -> dict[str, float]:
+    """Median training task (for adaptation without the dataset's meta-features)."""
+    med = np.median(kb.task_matrix, axis=0)
+    # invert the quantile scaling approximately: the grid value at the median quantile
+    grid = kb.scaler.grid
+    idx = np.clip((med * (grid.shape[0] - 1)).round().astype(int), 0, grid.shape[0] - 1)
+    return {n: float(grid[i, j]) for j, (n, i) in enumerate(zip(kb.feature_names, idx))}
