@@ -271,14 +271,18 @@ class MetaSampler(BaseSampler):
     # ------------------------------------------------------------------ Optuna API
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         self._raise_error_if_multi_objective(study)
+        base_space = self._base.infer_relative_search_space(study, trial)
+        if self._knowledge_arg is False:
+            return base_space
         complete = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
         if not complete:
-            return {}
+            return base_space
         space_all = optuna.search_space.intersection_search_space(complete)
         sname = self._resolve_space(study, params=space_all)
         if sname is None:
-            return {}
-        return {n: d for n, d in space_all.items() if not d.single() and self._known(sname, n, d)}
+            return base_space
+        known = {n: d for n, d in space_all.items() if not d.single() and self._known(sname, n, d)}
+        return {**base_space, **known}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._raise_error_if_multi_objective(study)
@@ -339,14 +343,19 @@ class MetaSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if not search_space:
             return {}
-        space = self._resolve_space(study, params=search_space)
-        if space is None:
-            return self._base.sample_relative(study, trial, search_space)
+        space = None if self._knowledge_arg is False else self._resolve_space(study, params=search_space)
+        known = {n: d for n, d in search_space.items() if self._known(space, n, d)}
+        rest = {n: d for n, d in search_space.items() if n not in known}
+        out = self._base.sample_relative(study, trial, rest) if rest else {}
+        if not known:
+            return out
         config = self._warm_config(study, trial, space)
         if config is not None:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
-            return {n: _into(d, config[n]) for n, d in search_space.items() if n in config}
-        return self._propose(study, trial, space, search_space)
+            out.update({n: _into(d, config[n]) for n, d in known.items() if n in config})
+            return out
+        out.update(self._propose(study, trial, space, known))
+        return out
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -35,6 +36,8 @@ from torch.func import functional_call, grad, vmap
 from ._common import copula
 
 logger = logging.getLogger(__name__)
+# functional_call swaps a shared module's parameters while it runs: not thread-safe
+_FUNC_LOCK = threading.RLock()
 
 
 @dataclass
@@ -201,6 +204,10 @@ class MAMLEnsemble:
     def adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None = None) -> AdaptedEnsemble:
         """Adapt every member to observed inputs ``x`` and scores ``y`` (higher better).
         With no observations the meta-trained parameters are used as they are."""
+        with _FUNC_LOCK:
+            return self._adapt(x, y, steps)
+
+    def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
         steps = self.cfg.inner_steps if steps is None else steps
         xs = torch.as_tensor(np.asarray(x, np.float32))
         adapted = []
@@ -274,7 +281,7 @@ class AdaptedEnsemble:
             if xs is None or ys is None:
                 self._affine.append((1.0, 0.0))
                 continue
-            with torch.no_grad():
+            with _FUNC_LOCK, torch.no_grad():
                 f = m._f(p, xs).numpy().astype(np.float64)
             yv = ys.numpy().astype(np.float64)
             var = float(np.var(f))
@@ -284,7 +291,7 @@ class AdaptedEnsemble:
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         xt = torch.as_tensor(np.asarray(x, np.float32))
-        with torch.no_grad():
+        with _FUNC_LOCK, torch.no_grad():
             raw = [m._f(p, xt).numpy().astype(np.float64) for m, p in self._adapted]
         return np.stack([a * r + b for (a, b), r in zip(self._affine, raw)])
 

@@ -1,0 +1,305 @@
+"""MetaSampler: Optuna's generic sampler tests, warm start, surrogate phase, concurrency."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import optuna
+import pytest
+from optuna.testing.pytest_samplers import (
+    BasicSamplerTestCase,
+    RelativeSamplerTestCase,
+    SingleOnlySamplerTestCase,
+)
+
+from tests.conftest import MF_NAMES
+from tuner.sampler import MetaSampler
+from warmstart import spaces
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+XGB = spaces.get_space("xgboost-classifier")
+
+
+@pytest.fixture(scope="module")
+def kb(small_kb):
+    return small_kb
+
+
+def _mf(a: float = 0.5, b: float = 0.5) -> dict[str, float]:
+    out = dict.fromkeys(MF_NAMES, 0.5)
+    out.update({"NumberOfInstances": a, "ClassEntropy": b, "NumberOfClasses": 2.0})
+    return out
+
+
+def xgb_objective(trial: optuna.Trial) -> float:
+    """A smooth stand-in for cross-validated XGBoost AUC over the built-in space."""
+    total = 0.0
+    for name in sorted(XGB):
+        d = XGB[name]
+        if isinstance(d, optuna.distributions.IntDistribution):
+            v = trial.suggest_int(name, d.low, d.high, log=d.log)
+        else:
+            v = trial.suggest_float(name, d.low, d.high, log=d.log)
+        total -= (spaces.to_unit(d, v) - 0.4) ** 2
+    return 0.8 + 0.05 * total
+
+
+# ---------------------------------------------------------------- Optuna's generic tests
+class TestMetaSamplerBasic(BasicSamplerTestCase, SingleOnlySamplerTestCase):
+    """Default configuration with knowledge: parameters it does not know go to TPE."""
+
+    @pytest.fixture
+    def sampler(self, kb):
+        return lambda: MetaSampler(metafeatures=_mf(), knowledge=kb, seed=0)
+
+
+class TestMetaSamplerRelative(RelativeSamplerTestCase):
+    """Relative sampling: unknown spaces go to a relative base sampler."""
+
+    @pytest.fixture
+    def sampler(self, kb):
+        base = optuna.samplers.TPESampler(multivariate=True, n_startup_trials=0, seed=0)
+        return lambda: MetaSampler(metafeatures=_mf(), knowledge=kb, base_sampler=base, seed=0)
+
+
+# ---------------------------------------------------------------- warm start
+def test_warm_start_from_the_first_trial_without_space(kb):
+    sampler = MetaSampler(metafeatures=_mf(0.2, 0.8), knowledge=kb, n_warm_start=4, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(xgb_objective, n_trials=6)
+    expected = kb.warm_start(_mf(0.2, 0.8), n=4)
+    for trial, config in zip(study.trials[:4], expected):
+        for k, v in config.items():
+            assert trial.params[k] == pytest.approx(v)
+        assert trial.system_attrs["learn2tune:proposed_by"] == "warm_start"
+    assert study.trials[4].system_attrs["learn2tune:proposed_by"] in ("surrogate", "base_sampler")
+    # the study now carries what makes it meta-data for the next one
+    assert study.user_attrs["learn2tune:space"] == "xgboost-classifier"
+    assert study.user_attrs["learn2tune:metafeatures"]["ClassEntropy"] == 0.8
+
+
+def test_enqueued_trials_come_first_and_are_not_overridden(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    mine = {k: (d.low if not isinstance(d, optuna.distributions.CategoricalDistribution) else d.choices[0])
+            for k, d in XGB.items()}
+    study.enqueue_trial(mine)
+    study.optimize(xgb_objective, n_trials=4)
+    assert study.trials[0].params == mine
+    expected = kb.warm_start(_mf(), n=3)
+    for trial, config in zip(study.trials[1:4], expected):
+        assert trial.params["max_depth"] == config["max_depth"]
+
+
+def test_unknown_parameters_go_to_the_base_sampler_and_narrow_ranges_are_mapped(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial):
+        depth = trial.suggest_int("max_depth", 2, 6)  # narrower than 1..12: mapped
+        lr = trial.suggest_float("learning_rate", 1e-3, 1.0, log=True)
+        extra = trial.suggest_float("my_own_knob", 0.0, 1.0)  # unknown: TPE
+        return -abs(depth - 4) - abs(np.log10(lr) + 1) - extra
+
+    study.optimize(objective, n_trials=12)
+    for t in study.trials:
+        assert 2 <= t.params["max_depth"] <= 6 and isinstance(t.params["max_depth"], int)
+        assert 0.0 <= t.params["my_own_knob"] <= 1.0
+    expected = kb.warm_start(_mf(), n=3)
+    assert study.trials[0].params["learning_rate"] == pytest.approx(expected[0]["learning_rate"])
+    assert study.trials[0].params["max_depth"] == min(max(expected[0]["max_depth"], 2), 6)
+
+
+def test_no_knowledge_behaves_like_the_base_sampler():
+    a = optuna.create_study(sampler=MetaSampler(knowledge=False, seed=3))
+    b = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=3))
+    f = lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2 + t.suggest_int("n", 0, 4)  # noqa: E731
+    a.optimize(f, n_trials=15)
+    b.optimize(f, n_trials=15)
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+
+
+def test_multi_objective_is_a_clear_error(kb):
+    study = optuna.create_study(directions=["maximize", "minimize"],
+                                sampler=MetaSampler(metafeatures=_mf(), knowledge=kb))
+    with pytest.raises(ValueError, match="multi-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_constraints_are_warned_about(kb):
+    with pytest.warns(UserWarning, match="ignore constraints_func"):
+        MetaSampler(knowledge=kb, constraints_func=lambda t: [0.0])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="both X and y"):
+        MetaSampler(X=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="unknown space"):
+        MetaSampler(space="nope")
+    with pytest.raises(ValueError, match="n_warm_start"):
+        MetaSampler(n_warm_start=-1)
+
+
+# ---------------------------------------------------------------- surrogate phase
+def test_surrogate_phase_improves_over_warm_start_and_values_are_valid(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=1)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(xgb_objective, n_trials=15)
+    proposers = [t.system_attrs.get("learn2tune:proposed_by") for t in study.trials]
+    assert proposers[:3] == ["warm_start"] * 3
+    assert "surrogate" in proposers[3:]
+    for t in study.trials:
+        for k, v in t.params.items():
+            d = XGB[k]
+            assert d._contains(d.to_internal_repr(v))
+            assert type(v) in (int, float)
+    keys = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+
+
+def test_failed_and_pruned_trials(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=2, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial):
+        v = xgb_objective(trial)
+        if trial.number % 4 == 1:
+            raise RuntimeError("boom")
+        if trial.number % 4 == 2:
+            trial.report(v, 0)
+            raise optuna.TrialPruned()
+        return v
+
+    study.optimize(objective, n_trials=12, catch=(RuntimeError,))
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.FAIL in states and optuna.trial.TrialState.PRUNED in states
+
+
+# ---------------------------------------------------------------- reproducibility
+def test_seeded_runs_reproduce_and_reseed_changes_them(kb):
+    def run(seed, reseed=False):
+        sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=2, seed=seed)
+        if reseed:
+            sampler.reseed_rng()
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(xgb_objective, n_trials=8)
+        return [t.params for t in study.trials]
+
+    assert run(5) == run(5)
+    assert run(5)[2:] != run(5, reseed=True)[2:]
+
+
+def test_sampler_pickles(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, seed=0)
+    back = pickle.loads(pickle.dumps(sampler))
+    study = optuna.create_study(direction="maximize", sampler=back)
+    study.optimize(xgb_objective, n_trials=3)
+
+
+SCRIPT = r"""
+import json, sys, optuna
+sys.path.insert(0, {root!r})
+from tests.conftest import synthetic_family
+from tests.tuner.test_sampler import xgb_objective, _mf
+from tuner.sampler import MetaSampler
+from warmstart import KnowledgeBase
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+kb = KnowledgeBase.load({kb!r})
+study = optuna.create_study(direction="maximize", sampler=MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=2, seed=11))
+study.optimize(xgb_objective, n_trials=6)
+print(json.dumps([t.params for t in study.trials], sort_keys=True))
+"""
+
+
+@pytest.mark.slow
+def test_seeded_runs_reproduce_in_separate_processes(kb, tmp_path):
+    from pathlib import Path
+
+    kb.save(tmp_path / "kb")
+    root = str(Path(__file__).resolve().parents[2])
+    code = SCRIPT.format(root=root, kb=str(tmp_path / "kb"))
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert outs[0] == outs[1] and outs[0].strip()
+
+
+# ---------------------------------------------------------------- concurrency and storages
+def test_threads_do_not_duplicate_proposals(kb):
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=4, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(xgb_objective, n_trials=16, n_jobs=2)
+    keys = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    assert len(set(keys)) == len(keys) == 16
+    ws = [t.system_attrs.get("learn2tune:warm_start_index") for t in study.trials]
+    ws = [w for w in ws if w is not None]
+    assert sorted(ws) == list(range(4))  # each warm-start slot taken exactly once
+
+
+WORKER = r"""
+import sys, optuna
+sys.path.insert(0, {root!r})
+from tests.tuner.test_sampler import xgb_objective, _mf
+from tuner.sampler import MetaSampler
+from warmstart import KnowledgeBase
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+storage = {storage}
+kb = KnowledgeBase.load({kb!r})
+study = optuna.load_study(study_name="shared", storage=storage,
+                          sampler=MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=int(sys.argv[1])))
+study.optimize(xgb_objective, n_trials=6)
+"""
+
+
+def _shared_study_check(storage_code: str, storage_obj, kb, tmp_path) -> None:
+    from pathlib import Path
+
+    kb.save(tmp_path / "kb")
+    optuna.create_study(study_name="shared", storage=storage_obj, direction="maximize")
+    root = str(Path(__file__).resolve().parents[2])
+    code = WORKER.format(root=root, storage=storage_code, kb=str(tmp_path / "kb"))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)]) for i in range(2)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    study = optuna.load_study(study_name="shared", storage=storage_obj)
+    trials = study.get_trials()
+    assert len(trials) == 12
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    keys = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.slow
+def test_processes_share_a_sqlite_study(kb, tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _shared_study_check(repr(url), url, kb, tmp_path)
+
+
+@pytest.mark.slow
+def test_processes_share_a_journal_study(kb, tmp_path):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = str(tmp_path / "journal.log")
+    code = f"optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend({path!r}))"
+    _shared_study_check(code, JournalStorage(JournalFileBackend(path)), kb, tmp_path)
+
+
+@pytest.mark.slow
+def test_processes_share_a_postgresql_study(kb, tmp_path):
+    import os
+
+    url = os.environ.get("LEARN2TUNE_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: set LEARN2TUNE_POSTGRES_URL (.ci/run starts one)")
+    pytest.importorskip("psycopg2")
+    try:
+        optuna.delete_study(study_name="shared", storage=url)
+    except KeyError:
+        pass
+    _shared_study_check(repr(url), url, kb, tmp_path)
