@@ -492,6 +492,7 @@ def build(
     seen_fp: set[str] = set()
     types_needed = {spaces_mod.get_search_space(s).task_type for s in spaces}
     tasks_done = _tasks_on_disk(out)
+    skipped_tasks: dict[str, str] = {}
     per_type_count: dict[str, int] = {}
     for spec in specs:
         if spec["task_type"] not in types_needed:
@@ -512,9 +513,15 @@ def build(
         if task.task_id not in tasks_done:
             import warnings
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                mf = metafeatures.extract(task.X, task.y, task=task.task_type, random_state=0)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mf = metafeatures.extract(task.X, task.y, task=task.task_type, random_state=0)
+            except (ValueError, TypeError) as exc:
+                logger.warning("skipping task %s: meta-features failed: %s", task.task_id, exc)
+                skipped_tasks[task.task_id] = str(exc)
+                task_objs.pop()
+                continue
             atomic_write_parquet(task_row(task, mf), tpath)
     summary.tasks = len(task_objs)
     if wanted:
@@ -584,6 +591,7 @@ def build(
     manifest = json.loads(manifest_path.read_text())
     run = {k: v for k, v in asdict(summary).items() if k != "out"}
     run["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    run["skipped_tasks"] = skipped_tasks
     run["workers"] = "dask:" + str(scheduler or dask_local) if (scheduler or dask_local) else workers
     for s in spaces:
         entry = manifest["builds"][s]

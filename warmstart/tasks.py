@@ -194,7 +194,8 @@ def load_task(spec: dict, base: Path | None = None) -> Task:
         y = y.astype(str)
     else:
         y = pd.to_numeric(y, errors="raise").astype(np.float64)
-    X = df
+    # columns with no value at all carry nothing (and break meta-features): drop them
+    X = df.dropna(axis=1, how="all")
     for c in X.columns:
         if X[c].dtype == bool:
             X[c] = X[c].astype(np.int64)
