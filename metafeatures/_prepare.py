@@ -82,8 +82,8 @@ class Prepared:
     y_disc: np.ndarray  # int64 (m,) class codes, or the discretized regression target
     n_classes: int
     # --- derived once ---
-    num_centered: np.ndarray = field(default=None)  # type: ignore[assignment]
-    num_centered_mean: np.ndarray = field(default=None)  # type: ignore[assignment]
+    num_imputed: np.ndarray = field(default=None)  # type: ignore[assignment]  # ``num`` itself without NaN
+    num_imputed_mean: np.ndarray = field(default=None)  # type: ignore[assignment]
     disc_num: np.ndarray = field(default=None)  # type: ignore[assignment]
     n_bins: int = 0
     landmark_X: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -450,26 +450,39 @@ def discretize(num: np.ndarray, n_bins: int) -> np.ndarray:
     return out
 
 
+def centered_gram(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``(x - mean)' (x - mean)`` computed by blocks of columns (no centered copy)."""
+    d = x.shape[1]
+    out = np.empty((d, d))
+    blocks = [(s, min(s + BLOCK, d)) for s in range(0, d, BLOCK)]
+    for i, (a0, a1) in enumerate(blocks):
+        xa = x[:, a0:a1] - mean[a0:a1]
+        for b0, b1 in blocks[i:]:
+            xb = xa if b0 == a0 else x[:, b0:b1] - mean[b0:b1]
+            g = xa.T @ xb
+            out[a0:a1, b0:b1] = g
+            out[b0:b1, a0:a1] = g.T
+    return out
+
+
 def _derive(prep: Prepared, landmark_rows: int) -> None:
     """Shared derived arrays: centered imputed numerics, discretization, landmark encoding."""
     m = prep.m
     num = prep.num
-    # median imputation, then centering (for covariances, PCA, canonical correlation)
-    centered = np.empty_like(num)
-    means = np.zeros(num.shape[1])
-    for s in range(0, num.shape[1], BLOCK):
-        block = num[:, s : s + BLOCK]
-        nan = np.isnan(block)
-        if nan.any():
+    # median imputation (a copy only when something is missing) and column means
+    if num.size and np.isnan(num).any():
+        imputed = np.empty_like(num)
+        for s in range(0, num.shape[1], BLOCK):
+            block = num[:, s : s + BLOCK]
+            nan = np.isnan(block)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column in the subsample
                 med = np.nan_to_num(np.nanmedian(block, axis=0))
-            block = np.where(nan, med, block)
-        mu = block.mean(axis=0)
-        means[s : s + BLOCK] = mu
-        centered[:, s : s + BLOCK] = block - mu
-    prep.num_centered = centered
-    prep.num_centered_mean = means
+            imputed[:, s : s + BLOCK] = np.where(nan, med, block)
+    else:
+        imputed = num
+    prep.num_imputed = imputed
+    prep.num_imputed_mean = imputed.mean(axis=0) if imputed.size else np.zeros(num.shape[1])
 
     # equal-frequency discretization with floor(m ** (1/3)) bins (as pymfe does)
     n_bins = max(2, int(m ** (1.0 / 3.0)))
@@ -483,8 +496,8 @@ def _derive(prep: Prepared, landmark_rows: int) -> None:
     # landmark set: the first rows of the canonical (seeded) order, encoded once
     k = min(m, landmark_rows)
     parts = []
-    if centered.shape[1]:
-        block = centered[:k]
+    if imputed.shape[1]:
+        block = imputed[:k]
         mu = block.mean(axis=0)
         sd = block.std(axis=0)
         sd[sd == 0] = 1.0

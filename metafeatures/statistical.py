@@ -145,12 +145,15 @@ def compute(p: Prepared) -> dict[str, float]:
 
     # correlations, covariances, PCA, canonical correlation: imputed centered columns,
     # constant columns dropped; one Gram matrix (BLAS), no copy of the data
+    from ._prepare import centered_gram
+
     keep = ~mom["const"]
-    xc = p.num_centered[:, keep] if not keep.all() else p.num_centered
-    k = xc.shape[1]
+    xi = p.num_imputed[:, keep] if not keep.all() else p.num_imputed
+    mu = p.num_imputed_mean[keep]
+    k = xi.shape[1]
     cor_names = _names(COR)
     if k >= 2:
-        cov = (xc.T @ xc) / (xc.shape[0] - 1)
+        cov = centered_gram(xi, mu) / (xi.shape[0] - 1)
         sd = np.sqrt(np.diag(cov))
         sd[sd == 0] = np.nan
         cor = cov / np.outer(sd, sd)
@@ -168,10 +171,10 @@ def compute(p: Prepared) -> dict[str, float]:
         out["stat.pca.components_95_share"] = float((np.searchsorted(share, 0.95) + 1) / k)
         out["stat.pca.first_ratio"] = float(share[0])
         w = evecs[:, 0] / np.where(np.isnan(sd), 1.0, sd)
-        sk, ku = _moments(xc @ w)
+        sk, ku = _moments(xi @ w)  # moments are shift-invariant: no centering needed
         out["stat.pca.first_skewness_abs"] = abs(sk)
         out["stat.pca.first_kurtosis"] = ku
-        out["stat.can_cor_first"] = _first_canonical_correlation(xc, sd, cor, p)
+        out["stat.can_cor_first"] = _first_canonical_correlation(xi, sd, cor, p)
     else:
         for name in cor_names + _names(COV) + [
             "stat.cor_high_share",
@@ -208,6 +211,7 @@ def _first_canonical_correlation(
         yb = p.y_num[:, None].astype(np.float64)
     yc = yb - yb.mean(axis=0)
     m = xc.shape[0]
+    # X'yc equals the centered cross-product because yc sums to zero
     sxy = (xc.T @ yc) / (m - 1) / np.where(np.isnan(sd), 1.0, sd)[:, None]
     syy = (yc.T @ yc) / (m - 1)
     wx, wy = _inv_sqrt(cor), _inv_sqrt(syy)

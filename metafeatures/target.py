@@ -60,11 +60,16 @@ def compute(p: Prepared) -> dict[str, float]:
     q1, q3 = np.percentile(y, [25, 75])
     iqr = q3 - q1
     out["target.outlier_share"] = float(np.mean((y < q1 - 1.5 * iqr) | (y > q3 + 1.5 * iqr)))
-    xc = p.num_centered
-    if xc.shape[1] and not mom["const"][0]:
+    xi = p.num_imputed
+    if xi.shape[1] and not mom["const"][0]:
         yc = y - y.mean()
+        from ._prepare import BLOCK
+
+        mu = p.num_imputed_mean
+        ss = np.concatenate([((xi[:, s : s + BLOCK] - mu[s : s + BLOCK]) ** 2).sum(axis=0)
+                             for s in range(0, xi.shape[1], BLOCK)])
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = (xc.T @ yc) / (np.sqrt((xc * xc).sum(axis=0)) * np.sqrt(yc @ yc))
+            r = (xi.T @ yc) / (np.sqrt(ss) * np.sqrt(yc @ yc))
         r = np.abs(r[np.isfinite(r)])
         out["target.cor_abs.max"] = float(r.max()) if r.size else nan
         out["target.cor_abs.mean"] = float(r.mean()) if r.size else nan

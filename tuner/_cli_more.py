@@ -74,6 +74,81 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(df, title: str) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in df.columns:
+        table.add_column(str(c), justify="right" if df[c].dtype.kind in "if" else "left")
+    for _, row in df.iterrows():
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    Console().print(table)
+
+
+def _markdown(df) -> str:  # noqa: ANN001
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in df.iterrows():
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import platform
+    import time
+
+    what = args.what
+    if what == "metafeatures":
+        from .bench import metafeatures as bm
+
+        sizes = ((1_000, 20), (20_000, 50), (100_000, 100))
+        df = bm.run(sizes=sizes if not args.quick else ((1_000, 20),),
+                    extra_ours=((1_000_000, 100),) if not args.quick else ())
+        title = "meta-features: learn2tune vs pymfe (general+statistical+info-theory+model-based+landmarking)"
+    elif what == "build":
+        from .bench import build as bb
+
+        df = bb.run(n_tasks=2 if args.quick else 6, n_configs=5 if args.quick else 15)
+        title = "build throughput (same tasks and configs)"
+    elif what == "maml":
+        from .bench import knowledge as bk
+
+        fit, kb = bk.fit_time(args.metadata, args.space, members=2 if args.quick else 5,
+                              iterations=50 if args.quick else 300)
+        _print_table(fit, "knowledge-base fit")
+        df = bk.timings(kb)
+        title = "knowledge-base query timings"
+        if args.markdown:
+            print(_markdown(fit))
+    elif what == "knowledge":
+        from warmstart.evaluation import evaluate_knowledge, summarize
+
+        from ._cli_more import _load_md
+
+        md = _load_md(args.metadata)
+        res = evaluate_knowledge(md, args.space, n_folds=args.folds, repeats=2 if args.quick else 3,
+                                 fit_kwargs={"maml": {"members": 2 if args.quick else 3,
+                                                      "meta_iterations": 60 if args.quick else 200}})
+        df = summarize(res).reset_index().rename(columns={"index": "measure"})
+        title = f"knowledge base, {args.folds}-fold leave-tasks-out on {res.shape[0]} tasks"
+        if args.out:
+            res.to_csv(args.out, index=False)
+    else:  # pragma: no cover - argparse restricts choices
+        raise ValueError(what)
+    _print_table(df, title)
+    if args.markdown:
+        import optuna
+        import sklearn
+        import torch
+
+        print(f"\n{title} ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+              f"{__import__('os').cpu_count()} cores, optuna {optuna.__version__}, "
+              f"scikit-learn {sklearn.__version__}, torch {torch.__version__})\n")
+        print(_markdown(df))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job: a short demonstration on bundled data")
     p.set_defaults(func=_cmd_demo)
@@ -92,3 +167,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, default=300, help="MAML meta-iterations per member")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_fit_kb)
+
+    p = sub.add_parser("bench", help="benchmarks that print tables")
+    p.add_argument("what", choices=["metafeatures", "build", "maml", "knowledge"])
+    p.add_argument("--metadata", default="default")
+    p.add_argument("--space", default="xgboost-classifier")
+    p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
+    p.add_argument("--quick", action="store_true", help="a small, fast variant")
+    p.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    p.add_argument("--out", default=None, help="per-task results (CSV) for 'knowledge'")
+    p.set_defaults(func=_cmd_bench)

@@ -63,6 +63,8 @@ def _read_parquets(files: Iterable[Path], required: Iterable[str], what: str) ->
     for f in files:
         try:
             df = pd.read_parquet(f)
+        except FileNotFoundError:
+            raise
         except Exception as exc:  # noqa: BLE001 - re-raised with the file's name
             raise MetaDatasetError(
                 f"cannot read {str(f)!r}: {exc}. The file is corrupt; delete it and rerun "
@@ -119,10 +121,17 @@ class MetaDataset:
                 f"meta-dataset folder {str(path)!r} does not exist; build one with "
                 "`learn2tune build` or use MetaDataset.default()."
             )
-        task_frames = _read_parquets(_visible_parquets(path / "tasks"), TASK_COLUMNS, "tasks")
-        eval_frames = _read_parquets(
-            _visible_parquets(path / "evaluations"), EVAL_COLUMNS, "evaluations"
-        )
+        for attempt in range(5):
+            # a running build may compact (and delete) part files while we read: relist
+            try:
+                task_frames = _read_parquets(_visible_parquets(path / "tasks"), TASK_COLUMNS, "tasks")
+                eval_frames = _read_parquets(
+                    _visible_parquets(path / "evaluations"), EVAL_COLUMNS, "evaluations"
+                )
+                break
+            except FileNotFoundError:
+                if attempt == 4:
+                    raise
         tasks = pd.concat(task_frames, ignore_index=True) if task_frames else _empty(TASK_COLUMNS)
         evals = pd.concat(eval_frames, ignore_index=True) if eval_frames else _empty(EVAL_COLUMNS)
         manifest: dict = {}
