@@ -291,15 +291,17 @@ class MetaSampler(BaseSampler):
             return
         if self._knowledge_arg is False:
             return
-        with self._lock:
-            taken = [
-                t.system_attrs[_ATTR_WS]
-                for t in study._get_trials(deepcopy=False, use_cache=False)
-                if _ATTR_WS in t.system_attrs
-            ]
-            index = max(taken, default=-1) + 1
-            if index < self._n_warm_start:
-                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
+        # The index follows the trial number, which the storage hands out atomically: no
+        # two trials (threads or processes) can take the same warm-start slot. Enqueued
+        # trials before this one do not use a slot.
+        enqueued_before = sum(
+            1
+            for t in study._get_trials(deepcopy=False, use_cache=False)
+            if t.number < trial.number and "fixed_params" in t.system_attrs
+        )
+        index = trial.number - enqueued_before
+        if index < self._n_warm_start:
+            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
 
     def _warm_config(self, study: Study, trial: FrozenTrial, space: str) -> dict | None:
         attrs = study._storage.get_trial_system_attrs(trial._trial_id)
