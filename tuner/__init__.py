@@ -1,1 +1,5 @@
-"""tuner: what users touch (Optuna sampler, scikit-learn wrapper, CLI, benchmarks)."""
+"""tuner: what users touch (the Optuna sampler, the CLI, benchmarks)."""
+
+from .sampler import MetaSampler
+
+__all__ = ["MetaSampler"]
