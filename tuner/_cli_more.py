@@ -121,6 +121,39 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         title = "knowledge-base query timings"
         if args.markdown:
             print(_markdown(fit))
+    elif what == "tuning":
+        from pathlib import Path
+
+        import optuna
+
+        from .bench import tuning as bt
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        out = Path(args.out or "bench-tuning")
+        methods = args.methods.split(",") if args.methods else list(bt.DEFAULT_METHODS)
+        budgets = [int(b) for b in args.budgets.split(",")]
+        res = bt.run(
+            out, metadata=args.metadata, space=args.space, methods=methods,
+            trials=args.trials if not args.quick else 20, seeds=args.seeds if not args.quick else 1,
+            folds=args.folds, max_tasks=args.max_tasks if not args.quick else 3,
+            kb_kwargs={"maml": {"members": args.members, "meta_iterations": args.iterations}},
+            progress=lambda d, t, m: print(f"[{d}/{t}] {m}", flush=True),
+        )
+        budgets = [b for b in budgets if b <= int(res["t"].max())]
+        summ = bt.summarize(res, budgets)
+        bt.plot(res, out / "regret.png")
+        for name in ("median", "mean", "rank"):
+            tab = summ[name].reset_index()
+            tab.columns = [str(c) for c in tab.columns]
+            _print_table(tab, f"{name} normalized regret by trials" if name != "rank" else "mean rank")
+            if args.markdown:
+                print(f"\n{name}:\n")
+                print(_markdown(tab))
+        print("headline:", summ["headline"])
+        info = __import__("pandas").read_parquet(out / "tasks.parquet")
+        print(f"objective surrogates: median cross-validated Spearman "
+              f"{info['surrogate_cv_spearman'].median():.3f} over {len(info)} tasks")
+        return 0
     elif what == "knowledge":
         from warmstart.evaluation import evaluate_knowledge, summarize
 
@@ -169,11 +202,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_fit_kb)
 
     p = sub.add_parser("bench", help="benchmarks that print tables")
-    p.add_argument("what", choices=["metafeatures", "build", "maml", "knowledge"])
+    p.add_argument("what", choices=["tuning", "metafeatures", "build", "maml", "knowledge"])
     p.add_argument("--metadata", default="default")
     p.add_argument("--space", default="xgboost-classifier")
     p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
     p.add_argument("--quick", action="store_true", help="a small, fast variant")
     p.add_argument("--markdown", action="store_true", help="also print a markdown table")
-    p.add_argument("--out", default=None, help="per-task results (CSV) for 'knowledge'")
+    p.add_argument("--out", default=None, help="output folder ('tuning') or CSV ('knowledge')")
+    p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning'")
+    p.add_argument("--trials", type=int, default=50)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--budgets", default="1,5,10,20,30,50")
+    p.add_argument("--max-tasks", type=int, default=None)
+    p.add_argument("--members", type=int, default=3, help="MAML members of the per-fold knowledge bases")
+    p.add_argument("--iterations", type=int, default=200, help="MAML meta-iterations per member")
     p.set_defaults(func=_cmd_bench)
