@@ -109,7 +109,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     elif what == "build":
         from .bench import build as bb
 
-        df = bb.run(n_tasks=2 if args.quick else 6, n_configs=5 if args.quick else 15)
+        df = bb.run(n_tasks=2 if args.quick else (args.max_tasks or 6),
+                    n_configs=5 if args.quick else args.configs)
         title = "build throughput (same tasks and configs)"
     elif what == "maml":
         from .bench import knowledge as bk
@@ -211,6 +212,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder ('tuning') or CSV ('knowledge')")
     p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning'")
     p.add_argument("--trials", type=int, default=50)
+    p.add_argument("--configs", type=int, default=40, help="configs per task for 'build'")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--budgets", default="1,5,10,20,30,50")
     p.add_argument("--max-tasks", type=int, default=None)
