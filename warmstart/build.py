@@ -145,47 +145,73 @@ class LocalExecutor:
         return proc, parent
 
     def run(self, jobs: Iterable[Job]) -> Iterable[tuple[Job, dict]]:
+        """Yield (job, record) as workers finish. Each worker holds up to two jobs (one
+        running, one queued in its pipe) so it never waits for the parent between jobs."""
+        from collections import deque
+
         jobs = iter(jobs)
         workers = [self._spawn() for _ in range(self.n)]
-        busy: dict[int, tuple[Job, float]] = {}
+        queues: list[deque] = [deque() for _ in range(self.n)]  # (job, start time or None)
         exhausted = False
-        try:
-            while True:
-                for i in range(len(workers)):
-                    if i not in busy and not exhausted:
-                        job = next(jobs, None)
-                        if job is None:
-                            exhausted = True
-                            break
-                        workers[i][1].send(job)
-                        busy[i] = (job, time.perf_counter())
-                if not busy:
+
+        def feed(i: int) -> None:
+            nonlocal exhausted
+            while not exhausted and len(queues[i]) < 2:
+                job = next(jobs, None)
+                if job is None:
+                    exhausted = True
                     return
-                conns = {workers[i][1]: i for i in busy}
+                workers[i][1].send(job)
+                queues[i].append([job, time.perf_counter() if not queues[i] else None])
+
+        try:
+            for i in range(self.n):
+                feed(i)
+            while any(queues):
+                conns = {workers[i][1]: i for i in range(self.n) if queues[i]}
                 ready = wait(list(conns), timeout=1.0)
                 for conn in ready:
                     i = conns[conn]
-                    job, _ = busy.pop(i)
+                    job, _ = queues[i].popleft()
                     try:
                         rec = conn.recv()
                     except (EOFError, OSError):
                         rec = {"status": "failed", "error": "worker process died", "fit_seconds": 0.0}
+                        lost = [q[0] for q in queues[i]]
+                        queues[i].clear()
                         workers[i] = self._spawn()
+                        for j in lost:  # the queued jobs died with the worker: resend them
+                            workers[i][1].send(j)
+                            queues[i].append([j, None])
+                    if queues[i] and queues[i][0][1] is None:
+                        queues[i][0][1] = time.perf_counter()
                     yield job, rec
+                    feed(i)
                 if self.hard_timeout:
                     now = time.perf_counter()
-                    for i, (job, t0) in list(busy.items()):
+                    for i in range(self.n):
+                        if not queues[i] or queues[i][0][1] is None:
+                            continue
+                        job, t0 = queues[i][0]
                         if now - t0 > self.hard_timeout:
-                            proc, conn = workers[i]
+                            proc, _ = workers[i]
                             proc.kill()
                             proc.join()
+                            queues[i].popleft()
+                            lost = [q[0] for q in queues[i]]
+                            queues[i].clear()
                             workers[i] = self._spawn()
-                            busy.pop(i)
+                            for j in lost:
+                                workers[i][1].send(j)
+                                queues[i].append([j, None])
+                            if queues[i]:
+                                queues[i][0][1] = time.perf_counter()
                             yield job, {
                                 "status": "timeout",
                                 "error": f"killed after {self.hard_timeout:.0f} s",
                                 "fit_seconds": now - t0,
                             }
+                            feed(i)
         finally:
             for _proc, conn in workers:
                 try:
