@@ -167,6 +167,7 @@ class MetaSampler(BaseSampler):
         self._portfolios: dict[str, list[dict]] = {}
         self._lock = threading.RLock()
         self._history_md = None
+        self._resolved: dict[tuple[int, int], str] = {}
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
@@ -240,8 +241,12 @@ class MetaSampler(BaseSampler):
                        params: Mapping[str, BaseDistribution] | None = None,
                        seen: Mapping[str, BaseDistribution] | None = None) -> str | None:
         """The knowledge space of this study (stored in the study once decided)."""
+        key = (id(study._storage), study._study_id)
+        if key in self._resolved:
+            return self._resolved[key]
         stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
         if stored:
+            self._resolved[key] = stored
             return stored
         candidates = self._candidate_spaces()
         if not candidates:
@@ -260,6 +265,7 @@ class MetaSampler(BaseSampler):
                 best, best_score = sname, score
         if best is not None and params:
             study._storage.set_study_system_attr(study._study_id, _ATTR_SPACE, best)
+            self._resolved[key] = best
         return best
 
     def _known(self, space: str | None, name: str, dist: BaseDistribution) -> bool:
@@ -362,7 +368,7 @@ class MetaSampler(BaseSampler):
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)
-        stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
+        stored = self._resolved.get((id(study._storage), study._study_id))
         if stored and ATTR_METAFEATURES not in study.user_attrs and self._metafeatures is not None:
             try:
                 kb = self._kb(stored)

@@ -20,7 +20,6 @@ import logging
 import multiprocessing as mp
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,7 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .evaluate import PRIMARY_METRIC, cross_validate, prepare_task_data, task_seed
-from .store import MF_PREFIX, atomic_write_parquet, atomic_write_text
+from .store import MF_PREFIX, atomic_write_parquet, atomic_write_text, param_columns
 from .tasks import Task, load_task, suite_specs
 
 logger = logging.getLogger(__name__)
@@ -288,9 +287,7 @@ def _record_row(
         "config_id": int(config_id),
         "config": json.dumps(config, sort_keys=True),
     }
-    for p in space.params:
-        v = config[p]
-        row[f"param_{p}"] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    row.update(param_columns(space, config))
     metrics = (
         ("roc_auc", "accuracy", "balanced_accuracy", "log_loss")
         if space.task_type == "classification"
@@ -626,10 +623,3 @@ def build(
         entry["evaluations_on_disk"] = _count_on_disk(out, s)
     atomic_write_text(json.dumps(manifest, indent=1), manifest_path)
     return summary
-
-
-def main_entry(argv: Sequence[str] | None = None) -> None:  # pragma: no cover
-    """``python -m warmstart.build`` is the same as ``learn2tune build``."""
-    from tuner.cli import main
-
-    main(["build", *(argv if argv is not None else sys.argv[1:])])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
-from .store import MF_PREFIX, MetaDataset
+from .store import MF_PREFIX, MetaDataset, param_columns
 
 ATTR_METAFEATURES = "learn2tune:metafeatures"
 ATTR_SPACE = "learn2tune:space"
@@ -106,9 +106,7 @@ def studies_to_metadataset(studies: Iterable[Any]) -> MetaDataset:
                 "status": "ok",
                 "error": "",
             }
-            for p in sp.params:
-                v = config[p]
-                row[f"param_{p}"] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+            row.update(param_columns(sp, config))
             if metric:
                 lower_better = metric in ("log_loss", "rmse", "mae")
                 row[metric] = -row["objective"] if lower_better else row["objective"]

@@ -35,6 +35,15 @@ class MetaDatasetError(ValueError):
     """A meta-dataset file is missing, corrupt or inconsistent."""
 
 
+def param_columns(space: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """``param_<name>`` columns of a config: numbers as numbers, anything else as text."""
+    out = {}
+    for p in space.params:
+        v = config[p]
+        out[f"param_{p}"] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+    return out
+
+
 def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` atomically (temporary file + rename, fsynced)."""
     path = Path(path)

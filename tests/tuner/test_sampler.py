@@ -176,8 +176,13 @@ def test_failed_and_pruned_trials(kb):
         return v
 
     study.optimize(objective, n_trials=12, catch=(RuntimeError,))
-    states = {t.state for t in study.trials}
+    states = [t.state for t in study.trials]
     assert optuna.trial.TrialState.FAIL in states and optuna.trial.TrialState.PRUNED in states
+    configs, scores, running = sampler._observations(study, sorted(XGB))
+    n_complete = states.count(optuna.trial.TrialState.COMPLETE)
+    n_pruned = states.count(optuna.trial.TrialState.PRUNED)
+    assert len(scores) == n_complete + n_pruned  # pruned: last reported value; failed: ignored
+    assert not running and np.isfinite(scores).all()
 
 
 # ---------------------------------------------------------------- reproducibility
