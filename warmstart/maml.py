@@ -210,12 +210,21 @@ class MAMLEnsemble:
     def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
         steps = self.cfg.inner_steps if steps is None else steps
         xs = torch.as_tensor(np.asarray(x, np.float32))
-        adapted = []
         if len(y) >= 2 and np.ptp(y) > 0:
             ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))
-            for m in self.members:
-                p = m.adapt_params(m.params, m.log_lr, xs, ys, steps, first_order=True)
-                adapted.append((m, {k: v.detach() for k, v in p.items()}))
+            # all members adapt at once: their parameters are stacked and the inner loop
+            # is vmapped over the member dimension (one grad call per step, not per member)
+            lead = self.members[0]
+            stacked = {k: torch.stack([m.params[k] for m in self.members]) for k in lead.params}
+            rates = {k: torch.stack([m.log_lr[k] for m in self.members]) for k in lead.log_lr}
+
+            def one(p: dict, lr: dict) -> dict:
+                return lead.adapt_params(p, lr, xs, ys, steps, first_order=True)
+
+            out = vmap(one)(stacked, rates)
+            adapted = [
+                (m, {k: v[i].detach() for k, v in out.items()}) for i, m in enumerate(self.members)
+            ]
             return AdaptedEnsemble(adapted, xs, ys)
         adapted = [(m, m.params) for m in self.members]
         return AdaptedEnsemble(adapted)
