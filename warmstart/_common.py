@@ -10,7 +10,7 @@ from optuna.distributions import CategoricalDistribution
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from .spaces import SearchSpace, to_unit
+from .spaces import SearchSpace, to_unit_array
 
 
 def copula(values: np.ndarray) -> np.ndarray:
@@ -34,13 +34,13 @@ def encode_configs(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> 
     for p in space.params:
         dist = space.distributions[p]
         if isinstance(dist, CategoricalDistribution):
-            idx = np.array([dist.choices.index(c[p]) for c in configs])
-            cols.append(np.eye(len(dist.choices))[idx].T if len(configs) else np.zeros((len(dist.choices), 0)))
+            idx = np.array([dist.choices.index(c[p]) for c in configs], dtype=np.int64)
+            cols.append(np.eye(len(dist.choices))[idx])
         else:
-            cols.append(np.array([[to_unit(dist, c[p]) for c in configs]]))
+            cols.append(to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))[:, None])
     if not cols:
         return np.zeros((len(configs), 0))
-    return np.vstack(cols).T.astype(np.float64)
+    return np.hstack(cols).astype(np.float64)
 
 
 def encoded_width(space: SearchSpace) -> int:

@@ -92,57 +92,74 @@ def clip(dist: BaseDistribution, value: Any) -> Any:
         if value not in dist.choices:
             raise ValueError(f"{value!r} is not one of {dist.choices}")
         return value
-    lo, hi = dist.low, dist.high  # type: ignore[attr-defined]
-    v = min(max(float(value), lo), hi)
+    v = clip_array(dist, np.array([float(value)]))[0]
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
+
+
+def _log_span(dist: BaseDistribution) -> tuple[float, float]:
+    """Log-scale interval that the unit interval maps onto (integers get half a step
+    on each side so that every integer has its share)."""
+    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
     if isinstance(dist, IntDistribution):
-        step = dist.step
-        v = lo + round((v - lo) / step) * step
-        return int(min(max(v, lo), hi))
-    if dist.step is not None:  # type: ignore[attr-defined]
-        step = dist.step  # type: ignore[attr-defined]
-        v = lo + round((v - lo) / step) * step
-        v = min(max(v, lo), hi)
-    return float(v)
+        return math.log(lo - 0.5 if lo > 0.5 else lo), math.log(hi + 0.5)
+    return math.log(lo), math.log(hi)
+
+
+def from_unit_array(dist: BaseDistribution, u: np.ndarray) -> np.ndarray:
+    """Vectorized :func:`from_unit`: numeric values (float array, integers rounded), or
+    choice indices for a categorical distribution."""
+    u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
+    if isinstance(dist, CategoricalDistribution):
+        k = len(dist.choices)
+        return np.minimum((u * k).astype(np.int64), k - 1)
+    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    if dist.log:  # type: ignore[attr-defined]
+        a, b = _log_span(dist)
+        # math.exp, not np.exp: the two can differ in the last bit, and configurations of
+        # stored meta-datasets must be reproduced exactly
+        v = np.array([math.exp(a + x * (b - a)) for x in u.ravel()]).reshape(u.shape)
+    elif isinstance(dist, IntDistribution):
+        v = lo - 0.5 + u * (hi - lo + 1)
+    else:
+        v = lo + u * (hi - lo)
+    return clip_array(dist, v)
+
+
+def clip_array(dist: BaseDistribution, v: np.ndarray) -> np.ndarray:
+    """Clip numeric values into ``dist``, honouring its step (integers rounded)."""
+    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    v = np.clip(np.asarray(v, dtype=np.float64), lo, hi)
+    step = dist.step  # type: ignore[attr-defined]
+    if step is not None:
+        v = np.clip(lo + np.round((v - lo) / step) * step, lo, hi)
+    return v
+
+
+def to_unit_array(dist: BaseDistribution, values: np.ndarray) -> np.ndarray:
+    """Vectorized :func:`to_unit` for numeric distributions."""
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
+    if dist.log:  # type: ignore[attr-defined]
+        a, b = _log_span(dist)
+        return (np.log(v) - a) / (b - a)
+    if isinstance(dist, IntDistribution):
+        return (v - (lo - 0.5)) / (hi - lo + 1)
+    return (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
 
 
 def from_unit(dist: BaseDistribution, u: float) -> Any:
     """Map ``u`` in [0, 1] to a value of ``dist`` (log-uniform where ``log=True``)."""
-    u = min(max(float(u), 0.0), 1.0)
+    v = from_unit_array(dist, np.array([u]))[0]
     if isinstance(dist, CategoricalDistribution):
-        k = len(dist.choices)
-        return dist.choices[min(int(u * k), k - 1)]
-    lo, hi = dist.low, dist.high  # type: ignore[attr-defined]
-    if isinstance(dist, IntDistribution):
-        if dist.log:
-            v = math.exp(math.log(lo - 0.5 if lo > 0.5 else lo) + u * (
-                math.log(hi + 0.5) - math.log(lo - 0.5 if lo > 0.5 else lo)))
-        else:
-            v = lo - 0.5 + u * (hi - lo + 1)
-        return clip(dist, v)
-    if dist.log:  # type: ignore[attr-defined]
-        v = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    else:
-        v = lo + u * (hi - lo)
-    return clip(dist, v)
+        return dist.choices[int(v)]
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
 
 
 def to_unit(dist: BaseDistribution, value: Any) -> float:
     """Inverse of :func:`from_unit` for numeric distributions (categoricals: bin centre)."""
     if isinstance(dist, CategoricalDistribution):
-        k = len(dist.choices)
-        return (dist.choices.index(value) + 0.5) / k
-    lo, hi = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
-    v = float(value)
-    if isinstance(dist, IntDistribution):
-        lo_, hi_ = lo - 0.5, hi + 0.5
-        if dist.log and lo_ > 0:
-            return (math.log(v) - math.log(lo_)) / (math.log(hi_) - math.log(lo_))
-        if dist.log:
-            return (math.log(v) - math.log(lo)) / (math.log(hi_) - math.log(lo))
-        return (v - lo_) / (hi_ - lo_)
-    if dist.log:  # type: ignore[attr-defined]
-        return (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
-    return (v - lo) / (hi - lo) if hi > lo else 0.5
+        return (dist.choices.index(value) + 0.5) / len(dist.choices)
+    return float(to_unit_array(dist, np.array([value]))[0])
 
 
 def sobol_configs(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:

@@ -88,3 +88,18 @@ def test_errors_name_the_problem():
 def test_match_space():
     assert spaces.match_space(spaces.get_space("svc")) == "svc"
     assert spaces.match_space({"C": FloatDistribution(1, 2)}) is None
+
+
+def test_configurations_of_the_bundled_meta_dataset_are_reproduced_exactly():
+    """The manifest's commands must regenerate the same configurations, bit for bit."""
+    import json
+
+    from warmstart import MetaDataset
+
+    md = MetaDataset.default()
+    for name, build in md.manifest["builds"].items():
+        s = spaces.get_search_space(name)
+        configs = [s.defaults()] + spaces.sobol_configs(s, build["n_configs"], seed=build["seed"])
+        ev = md.evaluations[md.evaluations["space"] == name]
+        stored = ev.drop_duplicates("config_id").sort_values("config_id")["config"].tolist()
+        assert stored == [json.dumps(c, sort_keys=True) for c in configs], name
