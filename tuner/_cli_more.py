@@ -122,6 +122,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         title = "knowledge-base query timings"
         if args.markdown:
             print(_markdown(fit))
+    elif what == "overhead":
+        from .bench import overhead as bo
+
+        df = bo.run(trials=60 if args.quick else 200)
+        title = "sampler overhead (ask + tell, trivial objective, same process)"
     elif what == "tuning":
         from pathlib import Path
 
@@ -203,7 +208,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_fit_kb)
 
     p = sub.add_parser("bench", help="benchmarks that print tables")
-    p.add_argument("what", choices=["tuning", "metafeatures", "build", "maml", "knowledge"])
+    p.add_argument("what", choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"])
     p.add_argument("--metadata", default="default")
     p.add_argument("--space", default="xgboost-classifier")
     p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")

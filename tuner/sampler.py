@@ -409,43 +409,70 @@ class MetaSampler(BaseSampler):
         surrogate = kb.adapt(self._metafeatures or _neutral_metafeatures(kb), full, scores)
         with self._lock:
             coin = self._rng.rand()
-            pool = self._candidate_pool(search_space, configs, scores, running)
+            units = self._candidate_units(search_space, names, configs, scores)
         if coin > surrogate.prior_weight:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
-        cand_full = [{**defaults, **c} for c in pool]
-        mean, std = surrogate.predict(cand_full)
+        values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j]) for j, n in enumerate(names)}
+        mean, std = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))
         from warmstart._common import copula
 
-        best = float(np.max(copula(scores)))
-        ei = _expected_improvement(mean, std, best)
-        choice = pool[int(np.argmax(ei))]
-        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
-        return {n: _into(search_space[n], choice[n]) for n in names}
-
-    def _candidate_pool(self, search_space: dict[str, BaseDistribution], configs: list[dict],
-                        scores: np.ndarray, running: list[dict]) -> list[dict]:
-        names = sorted(search_space)
-        n = self._n_candidates
-        n_local = n // 3 if len(scores) else 0
-        u = self._rng.rand(n - n_local, len(names))
-        pool = [{nm: spaces_mod.from_unit(search_space[nm], v) for nm, v in zip(names, row)} for row in u]
-        if n_local:
-            top = np.argsort(-scores)[: min(5, len(scores))]
-            for i in range(n_local):
-                base = configs[int(top[i % len(top)])]
-                cand = {}
-                for nm in names:
-                    d = search_space[nm]
-                    if isinstance(d, CategoricalDistribution):
-                        cand[nm] = base[nm] if self._rng.rand() < 0.8 else d.choices[self._rng.randint(len(d.choices))]
-                    else:
-                        z = spaces_mod.to_unit(d, base[nm]) + self._rng.normal(scale=0.08)
-                        cand[nm] = spaces_mod.from_unit(d, min(max(z, 0.0), 1.0))
-                pool.append(cand)
+        ei = _expected_improvement(mean, std, float(np.max(copula(scores))))
         taken = {json.dumps(c, sort_keys=True, default=str) for c in configs + running}
-        pool = [c for c in pool if json.dumps(c, sort_keys=True, default=str) not in taken]
-        return pool or [dict(configs[0])]
+        for i in np.argsort(-ei)[:64]:
+            choice = {n: _plain_value(search_space[n], values[n][i]) for n in names}
+            if json.dumps(choice, sort_keys=True, default=str) not in taken:
+                break
+        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
+        return choice
+
+    def _candidate_units(self, search_space: dict[str, BaseDistribution], names: list[str],
+                         configs: list[dict], scores: np.ndarray) -> np.ndarray:
+        """Candidates in the unit cube of the study's own distributions: uniform points and
+        Gaussian perturbations of the best trials (categoricals kept or redrawn)."""
+        n = self._n_candidates
+        d = len(names)
+        n_local = n // 3
+        units = self._rng.rand(n, d)
+        top = np.argsort(-scores)[: min(5, len(scores))]
+        base = np.array([[spaces_mod.to_unit(search_space[nm], configs[int(t)][nm]) for nm in names]
+                         for t in top])
+        local = base[np.arange(n_local) % len(top)]
+        for j, nm in enumerate(names):
+            if isinstance(search_space[nm], CategoricalDistribution):
+                redraw = self._rng.rand(n_local) < 0.2
+                local[redraw, j] = units[:n_local][redraw, j]
+            else:
+                local[:, j] = np.clip(local[:, j] + self._rng.normal(scale=0.08, size=n_local), 0.0, 1.0)
+        units[:n_local] = local
+        return units
+
+
+def _plain_value(dist: BaseDistribution, v: Any) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(v)]
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
+
+
+def _encode_for(sp: Any, search_space: dict[str, BaseDistribution], values: dict[str, np.ndarray],
+                defaults: dict[str, Any], n: int) -> np.ndarray:
+    """Candidates encoded as the knowledge base's space expects (its unit coordinates;
+    parameters the study does not tune keep the estimator's defaults)."""
+    cols = []
+    for p in sp.params:
+        kd = sp.distributions[p]
+        if isinstance(kd, CategoricalDistribution):
+            if p in values:
+                chosen = [search_space[p].choices[int(i)] for i in values[p]]
+                idx = np.array([kd.choices.index(c) for c in chosen])
+            else:
+                idx = np.full(n, kd.choices.index(defaults[p]))
+            cols.append(np.eye(len(kd.choices))[idx])
+        elif p in values:
+            cols.append(spaces_mod.to_unit_array(kd, values[p])[:, None])
+        else:
+            cols.append(np.full((n, 1), spaces_mod.to_unit(kd, defaults[p])))
+    return np.hstack(cols)
 
 
 def _expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

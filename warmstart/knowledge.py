@@ -325,6 +325,7 @@ class KnowledgeBase:
                 random_state=self.random_state + m,
             )
             model.fit(X[weight > 0], y[weight > 0], sample_weight=weight[weight > 0])
+            model.set_params(n_jobs=1)  # predictions are small: one thread, no oversubscription
             self.xgb_models.append(model)
 
     def _xgb_predict(self, task_rows: np.ndarray, cfg_enc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -653,7 +654,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"cannot read the tables of {str(path)!r}: {exc}") from exc
         kb.xgb_models = []
         for i in range(meta["n_xgb"]):
-            m = xgboost.XGBRegressor()
+            m = xgboost.XGBRegressor(n_jobs=1)
             try:
                 m.load_model(str(path / f"xgb_{i}.json"))
             except xgboost.core.XGBoostError as exc:

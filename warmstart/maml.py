@@ -40,6 +40,20 @@ logger = logging.getLogger(__name__)
 _FUNC_LOCK = threading.RLock()
 
 
+class _OneThread:
+    """Run torch on one intra-op thread (tiny matrices; avoids OpenMP spin-waiting when
+    the cores are busy), restoring the caller's setting afterwards."""
+
+    def __enter__(self) -> None:
+        self.saved = torch.get_num_threads()
+        if self.saved != 1:
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved != 1:
+            torch.set_num_threads(self.saved)
+
+
 @dataclass
 class MAMLConfig:
     """Hyperparameters of the MAML surrogate."""
@@ -204,7 +218,7 @@ class MAMLEnsemble:
     def adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None = None) -> AdaptedEnsemble:
         """Adapt every member to observed inputs ``x`` and scores ``y`` (higher better).
         With no observations the meta-trained parameters are used as they are."""
-        with _FUNC_LOCK:
+        with _FUNC_LOCK, _OneThread():
             return self._adapt(x, y, steps)
 
     def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
@@ -300,7 +314,7 @@ class AdaptedEnsemble:
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         xt = torch.as_tensor(np.asarray(x, np.float32))
-        with _FUNC_LOCK, torch.no_grad():
+        with _FUNC_LOCK, _OneThread(), torch.no_grad():
             raw = [m._f(p, xt).numpy().astype(np.float64) for m, p in self._adapted]
         return np.stack([a * r + b for (a, b), r in zip(self._affine, raw)])
 
