@@ -112,8 +112,10 @@ def run_job(job: Job) -> dict[str, Any]:
     return rec
 
 
+_ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _worker_main(conn: Any) -> None:  # pragma: no cover - runs in a child process
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     while True:
         try:
             job = conn.recv()
@@ -139,7 +141,16 @@ class LocalExecutor:
     def _spawn(self) -> tuple[Any, Any]:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        proc.start()
+        saved = {k: os.environ.get(k) for k in _ONE_THREAD_ENV}
+        os.environ.update(_ONE_THREAD_ENV)  # a worker is one core: no BLAS/OpenMP threads
+        try:
+            proc.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         child.close()
         return proc, parent
 
@@ -239,7 +250,7 @@ class DaskExecutor:
         else:
             cluster = LocalCluster(
                 n_workers=self.local_workers or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None,
+                dashboard_address=None, env=dict(_ONE_THREAD_ENV),
             )
             client = Client(cluster)
         try:
