@@ -31,7 +31,7 @@ from warmstart.store import atomic_write_parquet
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("meta", "random", "tpe", "gp", "cmaes", "ws-cmaes", "knn-tpe", "meta-noadapt", "meta-nomf", "warm-only")
+METHODS = ("meta", "random", "tpe", "gp", "cmaes", "ws-cmaes", "knn-tpe", "meta-nomf", "warm-only")
 DEFAULT_METHODS = ("meta", "random", "tpe", "gp", "cmaes", "ws-cmaes", "knn-tpe")
 
 
