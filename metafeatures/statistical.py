@@ -170,8 +170,12 @@ def compute(p: Prepared) -> dict[str, float]:
         share = np.cumsum(evals) / evals.sum()
         out["stat.pca.components_95_share"] = float((np.searchsorted(share, 0.95) + 1) / k)
         out["stat.pca.first_ratio"] = float(share[0])
-        w = evecs[:, 0] / np.where(np.isnan(sd), 1.0, sd)
-        sk, ku = _moments(xi @ w)  # moments are shift-invariant: no centering needed
+        if evals[1] >= evals[0] * (1.0 - 1e-6):
+            # tied leading eigenvalues: the first component's direction is not defined
+            sk, ku = nan, nan
+        else:
+            w = evecs[:, 0] / np.where(np.isnan(sd), 1.0, sd)
+            sk, ku = _moments(xi @ w)  # moments are shift-invariant: no centering needed
         out["stat.pca.first_skewness_abs"] = abs(sk)
         out["stat.pca.first_kurtosis"] = ku
         out["stat.can_cor_first"] = _first_canonical_correlation(xi, sd, cor, p)

@@ -265,6 +265,15 @@ def test_bad_arguments():
         metafeatures.extract(X, y.astype(str), task="regression")
 
 
+def test_tied_principal_components_leave_first_component_features_undefined():
+    # three exchangeable binary columns: the leading eigenvalues tie
+    X = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 1], [1, 1, 0]] + [[1, 1, 1]] * 5, dtype=float)
+    y = np.arange(9) % 2
+    for scale in (1.0, 0.5):
+        m = metafeatures.extract(X * scale, y)
+        assert "stat.pca.first_skewness_abs" in m.attrs["undefined"]
+
+
 def test_infinite_values_are_missing_with_a_warning():
     X = np.arange(40, dtype=float).reshape(20, 2)
     X[3, 1] = np.inf
