@@ -22,7 +22,6 @@ then :meth:`AdaptedEnsemble` via :meth:`MAMLEnsemble.adapt`.
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
@@ -261,11 +260,6 @@ class MAMLEnsemble:
             for k, v in m.log_lr.items():
                 out[f"member{i}.log_lr.{k}"] = v
         return out
-
-    def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        torch.save(self.state_dict(), buf)
-        return buf.getvalue()
 
     @classmethod
     def from_state(cls, in_dim: int, config: dict, state: dict[str, torch.Tensor], seed: int = 0) -> MAMLEnsemble:

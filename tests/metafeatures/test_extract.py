@@ -126,10 +126,6 @@ def test_max_rows_bounds_the_subsample():
 
 
 # ----------------------------------------------------------------- invariances
-def _landmark_free(m: pd.Series) -> pd.Series:
-    return m
-
-
 def test_row_and_column_permutations_are_exact(iris):
     X, y = iris
     rng = np.random.default_rng(0)
