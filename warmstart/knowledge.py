@@ -71,16 +71,30 @@ class QuantileScaler:
         return cls(list(frame.columns), grid)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        x = frame[self.names].to_numpy(np.float64)
-        out = np.empty_like(x)
+        return self.transform_array(frame[self.names].to_numpy(np.float64))
+
+    def transform_array(self, x: np.ndarray) -> np.ndarray:
+        """``x`` is ``(n, n_features)`` in :attr:`names` order. A value on a plateau of
+        repeated grid values maps to the plateau's mid-point; NaN stays NaN."""
         qs = np.linspace(0, 1, self.grid.shape[0])
-        for j in range(x.shape[1]):
-            g = self.grid[:, j]
-            # mid-point of the plateau for repeated grid values
-            lo = np.interp(x[:, j], g, qs, left=0.0, right=1.0)
-            hi = 1.0 - np.interp(-x[:, j], -g[::-1], qs, left=0.0, right=1.0)
-            out[:, j] = 0.5 * (lo + hi)
-        return out
+        lo = _interp_columns(x, self.grid, qs)
+        hi = 1.0 - _interp_columns(-x, -self.grid[::-1], qs)
+        return 0.5 * (lo + hi)
+
+
+def _interp_columns(x: np.ndarray, grid: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """``np.interp(x[:, j], grid[:, j], qs, left=0, right=1)`` for every column ``j`` at
+    once (``grid`` column-wise ascending, ties allowed)."""
+    n_q = grid.shape[0]
+    j = (grid[None, :, :] <= x[:, None, :]).sum(axis=1) - 1  # last grid index <= x
+    inner = (j >= 0) & (j < n_q - 1)
+    jc = np.clip(j, 0, n_q - 2)
+    cols = np.arange(grid.shape[1])[None, :]
+    g0, g1 = grid[jc, cols], grid[jc + 1, cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(inner, (x - g0) / np.where(g1 > g0, g1 - g0, 1.0), 0.0)
+    out = np.where(j < 0, 0.0, np.where(j >= n_q - 1, 1.0, qs[jc] + frac * (qs[jc + 1] - qs[jc])))
+    return np.where(np.isnan(x), np.nan, out)
 
 
 # ----------------------------------------------------------------------------- surrogate
@@ -367,14 +381,14 @@ class KnowledgeBase:
     def _task_vector(self, metafeatures: pd.Series | Mapping[str, float]) -> np.ndarray:
         if self.scaler is None:
             raise KnowledgeBaseError("knowledge base is not fitted")
-        s = pd.Series(metafeatures, dtype=np.float64)
-        missing = [n for n in self.feature_names if n not in s.index]
+        missing = [n for n in self.feature_names if n not in metafeatures]
         if missing:
             raise ValueError(
                 f"metafeatures lacks {len(missing)} features this knowledge base uses "
                 f"(e.g. {missing[:3]}); pass the output of metafeatures.extract(X, y)."
             )
-        return self.scaler.transform(pd.DataFrame([s[self.feature_names].to_numpy()], columns=self.feature_names))[0]
+        row = np.array([metafeatures[n] for n in self.feature_names], dtype=np.float64)
+        return self.scaler.transform_array(row[None, :])[0]
 
     def _distances(self, rows: np.ndarray, against: np.ndarray | None = None) -> np.ndarray:
         against = self.task_matrix if against is None else against

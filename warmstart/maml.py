@@ -222,25 +222,33 @@ class MAMLEnsemble:
 
     def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
         steps = self.cfg.inner_steps if steps is None else steps
+        stacked = self._stacked()
         xs = torch.as_tensor(np.asarray(x, np.float32))
         if len(y) >= 2 and np.ptp(y) > 0:
             ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))
-            # all members adapt at once: their parameters are stacked and the inner loop
-            # is vmapped over the member dimension (one grad call per step, not per member)
-            lead = self.members[0]
-            stacked = {k: torch.stack([m.params[k] for m in self.members]) for k in lead.params}
-            rates = {k: torch.stack([m.log_lr[k] for m in self.members]) for k in lead.log_lr}
+            # inference-time adaptation is first order; all members adapt at once on their
+            # stacked parameters (one batched forward and one autograd call per step)
+            rates = [torch.exp(torch.stack([m.log_lr[k] for m in self.members])) for k in self._keys]
+            params = list(stacked)
+            with torch.enable_grad():
+                for _ in range(steps):
+                    leaves = [p.detach().requires_grad_(True) for p in params]
+                    loss = _stacked_support_loss(leaves, xs, ys, self.cfg.inner_loss)
+                    grads = torch.autograd.grad(loss, leaves)
+                    params = [
+                        (p - r.reshape((-1,) + (1,) * (p.dim() - 1)) * g).detach()
+                        for p, r, g in zip(leaves, rates, grads)
+                    ]
+            return AdaptedEnsemble(params, xs, ys)
+        return AdaptedEnsemble(stacked)
 
-            def one(p: dict, lr: dict) -> dict:
-                return lead.adapt_params(p, lr, xs, ys, steps, first_order=True)
+    @property
+    def _keys(self) -> list[str]:
+        return list(self.members[0].params)
 
-            out = vmap(one)(stacked, rates)
-            adapted = [
-                (m, {k: v[i].detach() for k, v in out.items()}) for i, m in enumerate(self.members)
-            ]
-            return AdaptedEnsemble(adapted, xs, ys)
-        adapted = [(m, m.params) for m in self.members]
-        return AdaptedEnsemble(adapted)
+    def _stacked(self) -> list[torch.Tensor]:
+        """Member parameters stacked along a leading member axis, in layer order."""
+        return [torch.stack([m.params[k] for m in self.members]) for k in self._keys]
 
     def clone(self) -> MAMLEnsemble:
         """A copy whose adaptation cannot touch this ensemble's parameters."""
@@ -283,34 +291,67 @@ class MAMLEnsemble:
         return asdict(self.cfg)
 
 
+def _stacked_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """All members' MLP outputs at once: ``params`` alternate stacked weights ``(M, out,
+    in)`` and biases ``(M, out)`` in layer order (the :class:`MLP` layout); returns
+    ``(M, n)``. Equal to running each member's module on ``x``."""
+    n_members, width, _ = params[0].shape
+    # first layer: the input is shared, so one (n, in) x (in, members*width) product
+    h = (x @ params[0].reshape(n_members * width, -1).T).reshape(len(x), n_members, width)
+    h = h.transpose(0, 1) + params[1].unsqueeze(1)
+    n_layers = len(params) // 2
+    for i in range(n_layers):
+        if i > 0:
+            w, b = params[2 * i], params[2 * i + 1]
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        if i < n_layers - 1:
+            h = torch.nn.functional.silu(h)
+    return h.squeeze(-1)
+
+
+def _stacked_support_loss(params: list[torch.Tensor], xs: torch.Tensor, ys: torch.Tensor, kind: str) -> torch.Tensor:
+    """Sum over members of each member's support loss (members are independent, so the
+    gradient of the sum is each member's own gradient)."""
+    pred = _stacked_forward(params, xs)
+    if kind == "pearson":
+        p = pred - pred.mean(dim=1, keepdim=True)
+        t = ys - ys.mean()
+        corr = (p * t).sum(dim=1) / (p.norm(dim=1) * t.norm() + 1e-8)
+        return (1.0 - corr).sum()
+    return ((pred - ys) ** 2).mean(dim=1).sum()
+
+
 class AdaptedEnsemble:
     """Members adapted to one task; :meth:`predict` gives ensemble mean and spread."""
 
     def __init__(
-        self, adapted: list[tuple[_Member, dict]], xs: torch.Tensor | None = None,
+        self, params: list[torch.Tensor], xs: torch.Tensor | None = None,
         ys: torch.Tensor | None = None,
     ) -> None:
-        self._adapted = adapted
+        self._params = params
         # each member's output is put on the scale of the observed (copula) targets by a
-        # least-squares affine map fitted on the observations (identity without them)
-        self._affine: list[tuple[float, float]] = []
-        for m, p in adapted:
-            if xs is None or ys is None:
-                self._affine.append((1.0, 0.0))
-                continue
-            with _FUNC_LOCK, torch.no_grad():
-                f = m._f(p, xs).numpy().astype(np.float64)
+        # least-squares affine map fitted on the observations (identity without them);
+        # a negative slope is clipped to 0: the learned order is never inverted
+        m = params[0].shape[0]
+        self._a = np.ones(m)
+        self._b = np.zeros(m)
+        if xs is not None and ys is not None and len(xs):
+            with torch.no_grad():
+                f = _stacked_forward(params, xs).numpy().astype(np.float64)
             yv = ys.numpy().astype(np.float64)
-            var = float(np.var(f))
-            a = float(np.cov(f, yv, bias=True)[0, 1] / var) if var > 1e-12 else 0.0
-            a = max(a, 0.0)  # never invert the learned order
-            self._affine.append((a, float(yv.mean() - a * f.mean())))
+            fc = f - f.mean(axis=1, keepdims=True)
+            var = (fc**2).mean(axis=1)
+            cov = (fc * (yv - yv.mean())).mean(axis=1)
+            a = np.where(var > 1e-12, cov / np.maximum(var, 1e-300), 0.0)
+            self._a = np.maximum(a, 0.0)
+            self._b = yv.mean() - self._a * f.mean(axis=1)
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
+        """``(members, n)`` predictions on the observed scale."""
         xt = torch.as_tensor(np.asarray(x, np.float32))
-        with _FUNC_LOCK, _OneThread(), torch.no_grad():
-            raw = [m._f(p, xt).numpy().astype(np.float64) for m, p in self._adapted]
-        return np.stack([a * r + b for (a, b), r in zip(self._affine, raw)])
+        with _OneThread(), torch.no_grad():
+            raw = _stacked_forward(self._params, xt).numpy().astype(np.float64)
+        return self._a[:, None] * raw + self._b[:, None]
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         preds = self.predict_members(x)
