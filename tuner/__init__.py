@@ -1,5 +1,6 @@
-"""tuner: what users touch (the Optuna sampler, the CLI, benchmarks)."""
+"""tuner: what users touch (the Optuna sampler, the scikit-learn search, the CLI, benchmarks)."""
 
 from .sampler import MetaSampler
+from .search import MetaSearchCV
 
-__all__ = ["MetaSampler"]
+__all__ = ["MetaSampler", "MetaSearchCV"]
