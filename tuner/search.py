@@ -60,17 +60,30 @@ def _space_for_model(model: Any) -> str | None:
     }.get(name)
 
 
-def builtin_space(estimator: Any) -> tuple[str, str]:
-    """``(space name, parameter prefix)`` for ``estimator`` or a ``Pipeline`` whose last
-    step has a built-in space (prefix ``"step__"``). Raises ``ValueError`` otherwise."""
+def _tuned_model(estimator: Any) -> tuple[Any, str]:
+    """The model a search tunes by default and its parameter prefix: the last step of a
+    ``Pipeline`` (``"step__"``), the ``regressor`` of a ``TransformedTargetRegressor``
+    (``"regressor__"``), recursively."""
+    from sklearn.compose import TransformedTargetRegressor
     from sklearn.pipeline import Pipeline
 
     prefix = ""
     model = estimator
-    while isinstance(model, Pipeline):
-        last_name, last = model.steps[-1]
-        prefix += f"{last_name}__"
-        model = last
+    while True:
+        if isinstance(model, Pipeline):
+            name, model = model.steps[-1]
+            prefix += f"{name}__"
+        elif isinstance(model, TransformedTargetRegressor) and model.regressor is not None:
+            prefix += "regressor__"
+            model = model.regressor
+        else:
+            return model, prefix
+
+
+def builtin_space(estimator: Any) -> tuple[str, str]:
+    """``(space name, parameter prefix)`` for ``estimator`` or a ``Pipeline`` whose last
+    step has a built-in space (prefix ``"step__"``). Raises ``ValueError`` otherwise."""
+    model, prefix = _tuned_model(estimator)
     space = _space_for_model(model)
     if space is None:
         known = ", ".join(sorted({"XGBClassifier", "XGBRegressor", "RandomForestClassifier",
@@ -139,6 +152,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
     verbose : int, default=0
         ``0`` silent; ``1`` one line per trial with the best score so far; ``2`` also
         Optuna's own log lines.
+    callbacks : list of callables, optional
+        Optuna callbacks ``f(study, frozen_trial)`` called after every trial.
 
     Attributes
     ----------
@@ -173,6 +188,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         error_score: Any = np.nan,
         return_train_score: bool = False,
         verbose: int = 0,
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
     ) -> None:
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -189,6 +205,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.error_score = error_score
         self.return_train_score = return_train_score
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):  # noqa: ANN204 - scikit-learn's Tags object
@@ -236,8 +253,6 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         Parameters of a Pipeline's last step are searched under their bare names in the
         study (so meta-knowledge recorded without the pipeline matches them)."""
-        from sklearn.pipeline import Pipeline
-
         valid = set(self.estimator.get_params(deep=True))
         if self.param_distributions is None:
             space, prefix = builtin_space(self.estimator)
@@ -266,9 +281,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"param_distributions names {unknown} that {type(self.estimator).__name__} does "
                 f"not have; valid parameters: {sorted(valid)}"
             )
-        prefix = ""
-        if isinstance(self.estimator, Pipeline):
-            prefix = f"{self.estimator.steps[-1][0]}__"
+        _, prefix = _tuned_model(self.estimator)
         to_est: dict[str, str] = {}
         out: dict[str, BaseDistribution] = {}
         for k, v in dists.items():
@@ -342,7 +355,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
             # a configuration whose every fold failed is a FAIL trial (nan), not a score
             return float(np.mean(scores)) if np.all(np.isfinite(scores)) else float("nan")
 
-        callbacks = [self._report] if self.verbose else []
+        callbacks = ([self._report] if self.verbose else []) + list(self.callbacks or [])
         with warnings.catch_warnings():
             # a nan (all folds failed) is reported by our own error-score warning
             warnings.filterwarnings("ignore", message=".*failed because of the following error.*")

