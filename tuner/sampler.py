@@ -414,10 +414,21 @@ class MetaSampler(BaseSampler):
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
         values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j]) for j, n in enumerate(names)}
-        mean, std = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))
         from warmstart._common import copula
 
-        ei = _expected_improvement(mean, std, float(np.max(copula(scores))))
+        # The meta-learned surrogate is the prior mean; a GP on its residuals at the
+        # study's own trials learns what is particular to this task, and its posterior
+        # (mean and spread) drives expected improvement.
+        target = copula(scores)
+        obs_values = {n: np.array([c[n] if not isinstance(search_space[n], CategoricalDistribution)
+                                   else search_space[n].choices.index(c[n]) for c in configs])
+                      for n in names}
+        prior_obs = surrogate.predict(_encode_for(sp, search_space, obs_values, defaults, len(configs)))[0]
+        prior_cand = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))[0]
+        obs_units = np.array([[spaces_mod.to_unit(search_space[n], c[n]) for n in names] for c in configs])
+        mean, std = _residual_gp(obs_units, target - prior_obs, units, search_space, names)
+        mean = mean + prior_cand
+        ei = _expected_improvement(mean, std, float(np.max(target)))
         taken = {json.dumps(c, sort_keys=True, default=str) for c in configs + running}
         for i in np.argsort(-ei)[:64]:
             choice = {n: _plain_value(search_space[n], values[n][i]) for n in names}
@@ -473,6 +484,61 @@ def _encode_for(sp: Any, search_space: dict[str, BaseDistribution], values: dict
         else:
             cols.append(np.full((n, 1), spaces_mod.to_unit(kd, defaults[p])))
     return np.hstack(cols)
+
+
+def _gp_features(units: np.ndarray, search_space: dict[str, BaseDistribution], names: list[str]) -> np.ndarray:
+    """Unit coordinates for the kernel; a categorical becomes one-hot (scaled so two
+    different choices are as far apart as the ends of a numeric range)."""
+    cols = []
+    for j, n in enumerate(names):
+        d = search_space[n]
+        if isinstance(d, CategoricalDistribution):
+            k = len(d.choices)
+            idx = np.clip(np.floor(units[:, j] * k), 0, k - 1).astype(int)
+            cols.append(np.eye(k)[idx] / np.sqrt(2.0))
+        else:
+            cols.append(units[:, j:j + 1])
+    return np.hstack(cols)
+
+
+def _residual_gp(x_obs: np.ndarray, r: np.ndarray, x_cand: np.ndarray,
+                 search_space: dict[str, BaseDistribution], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation at ``x_cand`` of a zero-mean GP (Matern 5/2)
+    fitted to residuals ``r`` at ``x_obs`` (unit cube). Length scale and noise are chosen
+    by marginal likelihood over a small grid; the signal variance is the residuals'
+    mean square (a good prior leaves small residuals, hence a confident GP)."""
+    a = _gp_features(x_obs, search_space, names)
+    b = _gp_features(x_cand, search_space, names)
+    n, d = a.shape
+    s2 = max(float(np.mean(r**2)), 0.05)
+    d_aa = np.sqrt(np.maximum(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1), 0.0))
+    best = None
+    for ls in (0.15, 0.3, 0.6, 1.2):
+        ls_d = ls * np.sqrt(d / 2.0)
+        k_aa = s2 * _matern52(d_aa / ls_d)
+        for noise in (1e-3, 0.05, 0.3):
+            try:
+                chol = np.linalg.cholesky(k_aa + (noise * s2 + 1e-9) * np.eye(n))
+            except np.linalg.LinAlgError:
+                continue
+            alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, r))
+            lml = -0.5 * float(r @ alpha) - float(np.log(np.diag(chol)).sum())
+            if best is None or lml > best[0]:
+                best = (lml, ls_d, chol, alpha)
+    if best is None:  # numerically hopeless: the prior alone, with the residual spread
+        return np.zeros(len(b)), np.full(len(b), np.sqrt(s2))
+    _, ls_d, chol, alpha = best
+    d_ba = np.sqrt(np.maximum(((b[:, None, :] - a[None, :, :]) ** 2).sum(-1), 0.0))
+    k_ba = s2 * _matern52(d_ba / ls_d)
+    mean = k_ba @ alpha
+    v = np.linalg.solve(chol, k_ba.T)
+    var = np.maximum(s2 - (v**2).sum(axis=0), 1e-12)
+    return mean, np.sqrt(var)
+
+
+def _matern52(t: np.ndarray) -> np.ndarray:
+    s5 = np.sqrt(5.0) * t
+    return (1.0 + s5 + 5.0 / 3.0 * t**2) * np.exp(-s5)
 
 
 def _expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
