@@ -373,6 +373,9 @@ class KnowledgeBase:
             ok = np.isfinite(self.scores[i])
             emb = np.repeat(self.task_matrix[i, self.embed_idx][None, :], ok.sum(), axis=0)
             tasks.append((np.hstack([enc[ok], emb]), self.scores[i, ok]))
+        from dataclasses import replace
+
+        cfg = replace(cfg, embed_dim=n_embed)
         self.maml = MAMLEnsemble(enc.shape[1] + n_embed, cfg, seed=self.random_state)
         self.maml.meta_train(tasks)
 

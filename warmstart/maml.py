@@ -83,6 +83,11 @@ class MAMLConfig:
     first_order: bool = False
     weight_decay: float = 1e-4
     inner_loss: str = "pearson"  # "pearson" (scale-free) or "mse"
+    #: the last ``embed_dim`` inputs describe the task (its scaled meta-features)
+    embed_dim: int = 0
+    #: std of Gaussian noise added to a task's description in each training episode, so
+    #: the network cannot identify a training task from it and must adapt instead
+    task_noise: float = 0.0
 
 
 class MLP(nn.Module):
@@ -203,10 +208,15 @@ class MAMLEnsemble:
                 q_idx = order[kk:kk + cfg.query] if n - kk >= cfg.query else rng.choice(order[kk:], cfg.query)
                 if kk < k:  # pad short tasks by resampling their support
                     s_idx = np.concatenate([s_idx, rng.choice(s_idx, k - kk)])
-                xs.append(x[s_idx])
+                xs_i, xq_i = x[s_idx], x[q_idx]  # copies (fancy indexing)
+                if cfg.task_noise > 0 and cfg.embed_dim > 0:
+                    shift = rng.normal(0.0, cfg.task_noise, cfg.embed_dim).astype(np.float32)
+                    xs_i[:, -cfg.embed_dim:] += shift
+                    xq_i[:, -cfg.embed_dim:] += shift
+                xs.append(xs_i)
                 # support targets: copula within the support set (what a study knows)
                 ys.append(copula(task_level[t][s_idx]).astype(np.float32))
-                xq.append(x[q_idx])
+                xq.append(xq_i)
                 yq.append(task_level[t][q_idx])
             xs_t = torch.from_numpy(np.stack(xs))
             ys_t = torch.from_numpy(np.stack(ys))
