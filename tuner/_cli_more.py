@@ -139,37 +139,63 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         df = bo.run(trials=60 if args.quick else 200)
         title = "sampler overhead (ask + tell, trivial objective, same process)"
     elif what == "tuning":
+        import shlex
         from pathlib import Path
 
         import optuna
+        import pandas as pd
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from .bench import tuning as bt
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         out = Path(args.out or "bench-tuning")
-        methods = args.methods.split(",") if args.methods else list(bt.DEFAULT_METHODS)
+        if args.methods:
+            methods = args.methods.split(",")
+        elif args.quick:
+            methods = ["meta", "tpe", "random", "knn-tpe"]
+        else:
+            methods = list(bt.DEFAULT_METHODS)
         budgets = [int(b) for b in args.budgets.split(",")]
-        res = bt.run(
-            out, metadata=args.metadata, space=args.space, methods=methods,
-            trials=args.trials if not args.quick else 20, seeds=args.seeds if not args.quick else 1,
-            folds=args.folds, max_tasks=args.max_tasks if not args.quick else 3,
-            kb_kwargs={"maml": {"members": args.members, "meta_iterations": args.iterations}},
-            progress=lambda d, t, m: print(f"[{d}/{t}] {m}", flush=True),
-        )
+        kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
+                     {"maml": {"members": args.members, "meta_iterations": args.iterations}})
+        with Progress(TextColumn("[bold]bench tuning"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[last]}"), TimeElapsedColumn()) as bar:
+            handle = bar.add_task("tasks", total=None, last="fitting per-fold knowledge bases")
+
+            def on_progress(done: int, total: int, last: str) -> None:
+                bar.update(handle, completed=done, total=total, last=last)
+
+            res = bt.run(
+                out, metadata=args.metadata, space=args.space, methods=methods,
+                trials=args.trials if not args.quick else 15, seeds=args.seeds if not args.quick else 1,
+                folds=args.folds, max_tasks=args.max_tasks if not args.quick else 3,
+                tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
+                objective="real" if args.real else "surrogate", progress=on_progress,
+            )
         budgets = [b for b in budgets if b <= int(res["t"].max())]
-        summ = bt.summarize(res, budgets)
+        info = pd.read_parquet(out / "tasks.parquet") if (out / "tasks.parquet").exists() else pd.DataFrame()
+        command = "learn2tune " + " ".join(shlex.quote(a) for a in args._argv)
+        text = bt.report(res, info, budgets, command)
+        (out / "report.md").write_text(text)
         bt.plot(res, out / "regret.png")
+        bt.plot_ranks(res, out / "rank.png")
+        summ = bt.summarize(res, budgets)
         for name in ("median", "mean", "rank"):
             tab = summ[name].reset_index()
             tab.columns = [str(c) for c in tab.columns]
             _print_table(tab, f"{name} normalized regret by trials" if name != "rank" else "mean rank")
-            if args.markdown:
-                print(f"\n{name}:\n")
-                print(_markdown(tab))
         print("headline:", summ["headline"])
-        info = __import__("pandas").read_parquet(out / "tasks.parquet")
-        print(f"objective surrogates: median cross-validated Spearman "
-              f"{info['surrogate_cv_spearman'].median():.3f} over {len(info)} tasks")
+        print(f"report: {out / 'report.md'}; plots: {out / 'regret.png'}, {out / 'rank.png'}; "
+              f"raw results: {out / 'results.parquet'}")
+        if args.markdown:
+            print(text)
         return 0
     elif what == "knowledge":
         from warmstart.evaluation import evaluate_knowledge, summarize
@@ -242,6 +268,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--budgets", default="1,5,10,20,30,50")
     p.add_argument("--max-tasks", type=int, default=None)
+    p.add_argument("--tasks", nargs="*", default=None, help="only these held-out task ids ('tuning')")
+    p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
+    p.add_argument("--real", action="store_true",
+                   help="'tuning': cross-validate on the tasks' data instead of a surrogate objective")
     p.add_argument("--members", type=int, default=3, help="MAML members of the per-fold knowledge bases")
     p.add_argument("--iterations", type=int, default=200, help="MAML meta-iterations per member")
     p.set_defaults(func=_cmd_bench)

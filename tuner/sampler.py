@@ -168,6 +168,10 @@ class MetaSampler(BaseSampler):
         self._lock = threading.RLock()
         self._history_md = None
         self._resolved: dict[tuple[int, int], str] = {}
+        # ablation switches (used by ``learn2tune bench``; not part of the public API)
+        self._adapt_steps: int | None = None  # 0: no MAML adaptation
+        self._residual_gp = True  # False: EI on the surrogate's own mean and spread
+        self._surrogate_phase = True  # False: the base sampler after the warm start
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
@@ -402,11 +406,12 @@ class MetaSampler(BaseSampler):
         sp = spaces_mod.get_search_space(space)
         names = sorted(search_space)
         configs, scores, running = self._observations(study, names)
-        if len(scores) < 2:
+        if len(scores) < 2 or not self._surrogate_phase:
             return self._base.sample_relative(study, trial, search_space)
         defaults = sp.defaults()
         full = [{**defaults, **c} for c in configs]
-        surrogate = kb.adapt(self._metafeatures or _neutral_metafeatures(kb), full, scores)
+        surrogate = kb.adapt(self._metafeatures or _neutral_metafeatures(kb), full, scores,
+                             steps=self._adapt_steps)
         with self._lock:
             coin = self._rng.rand()
             units = self._candidate_units(search_space, names, configs, scores)
@@ -424,10 +429,13 @@ class MetaSampler(BaseSampler):
                                    else search_space[n].choices.index(c[n]) for c in configs])
                       for n in names}
         prior_obs = surrogate.predict(_encode_for(sp, search_space, obs_values, defaults, len(configs)))[0]
-        prior_cand = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))[0]
-        obs_units = np.array([[spaces_mod.to_unit(search_space[n], c[n]) for n in names] for c in configs])
-        mean, std = _residual_gp(obs_units, target - prior_obs, units, search_space, names)
-        mean = mean + prior_cand
+        prior_cand, prior_std = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))
+        if self._residual_gp:
+            obs_units = np.array([[spaces_mod.to_unit(search_space[n], c[n]) for n in names] for c in configs])
+            mean, std = _residual_gp(obs_units, target - prior_obs, units, search_space, names)
+            mean = mean + prior_cand
+        else:  # ablation: the surrogate's own mean and ensemble spread
+            mean, std = prior_cand, prior_std
         ei = _expected_improvement(mean, std, float(np.max(target)))
         taken = {json.dumps(c, sort_keys=True, default=str) for c in configs + running}
         for i in np.argsort(-ei)[:64]:

@@ -508,9 +508,14 @@ class KnowledgeBase:
         metafeatures: pd.Series | Mapping[str, float],
         observed_configs: Sequence[Mapping[str, Any]],
         observed_scores: Sequence[float],
+        *,
+        steps: int | None = None,
     ) -> Surrogate:
         """The MAML surrogate adapted to a study's observed trials (higher scores better),
-        with the negative-transfer guard applied (see the module docstring)."""
+        with the negative-transfer guard applied (see the module docstring).
+
+        ``steps``: inner gradient steps (default: the meta-trained number; ``0`` keeps the
+        meta-trained network, only rescaled to the observations, an ablation)."""
         if self.maml is None:
             raise KnowledgeBaseError("knowledge base has no MAML surrogate")
         y = np.asarray(observed_scores, dtype=np.float64)
@@ -524,7 +529,9 @@ class KnowledgeBase:
         y = y[finite]
         v = self._task_vector(metafeatures)
         x = self._maml_inputs(configs, v) if configs else np.zeros((0, self.maml.in_dim))
-        adapted = self.maml.adapt(x, y)
+        if steps is not None and (not isinstance(steps, int) or steps < 0):
+            raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
+        adapted = self.maml.adapt(x, y, steps=steps)
         diag = self._guard(v, x, y)
         affine = []
         if self.xgb_models:

@@ -1,0 +1,55 @@
+"""learn2tune bench tuning --quick (the CI variant): outputs, parallel workers, resume,
+and the regret bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tuner.bench import tuning as bt
+from tuner.cli import main
+
+
+def test_quick_tuning_bench_writes_report_plots_and_resumes(tmp_path, capsys):
+    out = tmp_path / "bench"
+    args = ["bench", "tuning", "--quick", "--workers", "2", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "median normalized regret" in text and "headline" in text
+    res = pd.read_parquet(out / "results.parquet")
+    assert set(res["method"]) == {"meta", "tpe", "random", "knn-tpe"}
+    assert res["task_id"].nunique() == 3 and res["t"].max() == 15
+    # best-so-far curves never get worse; regret is non-negative and falls with the best
+    for _, g in res.groupby(["task_id", "method", "seed"]):
+        assert np.all(np.diff(g.sort_values("t")["best"]) >= 0)
+        assert np.all(np.diff(g.sort_values("t")["regret"]) <= 1e-12)
+    assert (res["regret"] >= 0).all()
+    report = (out / "report.md").read_text()
+    for section in ("Median normalized regret", "Mean rank", "Headline figures", "Per task"):
+        assert section in report
+    assert (out / "regret.png").stat().st_size > 1000 and (out / "rank.png").stat().st_size > 1000
+    info = pd.read_parquet(out / "tasks.parquet")
+    assert len(info) == 3 and info["surrogate_cv_spearman"].between(-1, 1).all()
+    # a rerun finds every part on disk: same results, nothing recomputed
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "parts").glob("*--*--*.parquet")}
+    assert main(args) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "parts").glob("*--*--*.parquet")} == stamps
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "results.parquet").sort_values(["task_id", "method", "seed", "t"]).reset_index(drop=True),
+        res.sort_values(["task_id", "method", "seed", "t"]).reset_index(drop=True),
+    )
+
+
+def test_summary_headline_on_a_constructed_result():
+    rows = []
+    for task in ("a", "b", "c"):
+        for t in range(1, 51):
+            rows.append({"task_id": task, "method": "tpe", "seed": 0, "t": t, "regret": 1.0 / t})
+            rows.append({"task_id": task, "method": "meta", "seed": 0, "t": t, "regret": 0.5 / t})
+    summ = bt.summarize(pd.DataFrame(rows), budgets=(1, 10, 20, 50))
+    h = summ["headline"]
+    # meta's median reaches tpe's final 0.02 when 0.5 / t <= 0.02, i.e. t = 25
+    assert h["sample_efficiency_t"] == 25
+    assert h["zero_shot_median_regret"] == 0.5 and h["tpe_median_regret_at_20"] == 0.05
+    assert h["no_negative_transfer"] is True
+    assert list(summ["median"].index) == ["meta", "tpe"]
