@@ -28,7 +28,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) -m tuner.bench_all
+	$(PY) -m tuner.bench.regenerate
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -110,6 +110,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     import time
 
     what = args.what
+    md_parts: list[str] = []
     if what == "metafeatures":
         from .bench import metafeatures as bm
 
@@ -131,8 +132,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         _print_table(fit, "knowledge-base fit")
         df = bk.timings(kb)
         title = "knowledge-base query timings"
-        if args.markdown:
-            print(_markdown(fit))
+        md_parts.append(_markdown(fit))
     elif what == "overhead":
         from .bench import overhead as bo
 
@@ -194,8 +194,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print("headline:", summ["headline"])
         print(f"report: {out / 'report.md'}; plots: {out / 'regret.png'}, {out / 'rank.png'}; "
               f"raw results: {out / 'results.parquet'}")
-        if args.markdown:
-            print(text)
+        _emit_markdown(args, [text])
         return 0
     elif what == "knowledge":
         from warmstart.evaluation import evaluate_knowledge, summarize
@@ -213,16 +212,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     else:  # pragma: no cover - argparse restricts choices
         raise ValueError(what)
     _print_table(df, title)
-    if args.markdown:
-        import optuna
-        import sklearn
-        import torch
+    import optuna
+    import sklearn
+    import torch
 
-        print(f"\n{title} ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-              f"{__import__('os').cpu_count()} cores, optuna {optuna.__version__}, "
-              f"scikit-learn {sklearn.__version__}, torch {torch.__version__})\n")
-        print(_markdown(df))
+    md_parts.append(f"{title} ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+                    f"{__import__('os').cpu_count()} cores, optuna {optuna.__version__}, "
+                    f"scikit-learn {sklearn.__version__}, torch {torch.__version__})")
+    md_parts.append(_markdown(df))
+    _emit_markdown(args, md_parts)
     return 0
+
+
+def _emit_markdown(args: argparse.Namespace, parts: list[str]) -> None:
+    """Print the markdown (``--markdown``) and/or write it to ``--md FILE`` atomically."""
+    text = "\n\n".join(p.strip() for p in parts) + "\n"
+    if args.markdown:
+        print("\n" + text)
+    if args.md:
+        from pathlib import Path
+
+        path = Path(args.md)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -260,7 +273,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", default="xgboost-classifier")
     p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
     p.add_argument("--quick", action="store_true", help="a small, fast variant")
-    p.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    p.add_argument("--markdown", action="store_true", help="also print the results as markdown")
+    p.add_argument("--md", default=None, help="write the markdown results to this file")
     p.add_argument("--out", default=None, help="output folder ('tuning') or CSV ('knowledge')")
     p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning'")
     p.add_argument("--trials", type=int, default=50)

@@ -82,12 +82,12 @@ class MAMLConfig:
     members: int = 5
     first_order: bool = False
     weight_decay: float = 1e-4
-    inner_loss: str = "pearson"  # "pearson" (scale-free) or "mse"
+    inner_loss: str = "mse"  # "mse" (on the support copula) or "pearson" (scale-free)
     #: the last ``embed_dim`` inputs describe the task (its scaled meta-features)
     embed_dim: int = 0
     #: std of Gaussian noise added to a task's description in each training episode, so
     #: the network cannot identify a training task from it and must adapt instead
-    task_noise: float = 0.0
+    task_noise: float = 0.15
 
 
 class MLP(nn.Module):

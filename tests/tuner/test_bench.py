@@ -53,3 +53,15 @@ def test_summary_headline_on_a_constructed_result():
     assert h["zero_shot_median_regret"] == 0.5 and h["tpe_median_regret_at_20"] == 0.05
     assert h["no_negative_transfer"] is True
     assert list(summ["median"].index) == ["meta", "tpe"]
+
+
+def test_regenerate_replaces_only_the_named_block():
+    import pytest
+
+    from tuner.bench.regenerate import replace_block
+
+    text = "intro\n<!-- bench:a begin -->\nold a\n<!-- bench:a end -->\nreading\n<!-- bench:b begin -->\nold b\n<!-- bench:b end -->\n"
+    new = replace_block(text, "a", "new table")
+    assert "new table" in new and "old a" not in new and "old b" in new and "reading" in new
+    with pytest.raises(ValueError, match="no block 'bench:c'"):
+        replace_block(text, "c", "x")
