@@ -298,7 +298,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         ``fit_params`` go to the estimator's ``fit`` in every fold and in the refit."""
         self._check_params()
-        dists, to_est, _ = self._distributions()
+        dists, to_est, space = self._distributions()
         if y is None and get_tags(self.estimator).target_tags.required:
             raise ValueError(
                 f"{type(self.estimator).__name__} requires y to be passed, but the target y is "
@@ -320,7 +320,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         if self.verbose < 2:  # failed configurations get our own warning
             optuna.logging.set_verbosity(optuna.logging.ERROR)
         try:
-            study = self.study if self.study is not None else self._new_study()
+            study = self.study if self.study is not None else self._new_study(space)
             self.study_ = study
             self._optimize(study, dists, to_est, X, y, splits, fit_params)
         finally:
@@ -386,15 +386,27 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _new_study(self) -> optuna.Study:
+    def _known_space(self, space: str | None) -> str | None:
+        """The built-in space to warm-start from when it is certain (the default search of
+        an estimator type with knowledge): classifier and regressor spaces can share
+        parameter names, so matching by name alone could pick the other one."""
+        if space is None or self.knowledge is False:
+            return None
+        if self.knowledge is None:
+            from importlib import resources
+
+            root = resources.files("warmstart").joinpath("data/kb")
+            return space if root.joinpath(space, "kb.json").is_file() else None
+        return space
+
+    def _new_study(self, space: str | None = None) -> optuna.Study:
         seed = self._seed()
         if self.warm_start:
             from .sampler import MetaSampler
 
             sampler: optuna.samplers.BaseSampler = MetaSampler(
-                metafeatures=self.metafeatures_,
-                knowledge=self.knowledge if self.knowledge is not None else None,
-                seed=seed,
+                metafeatures=self.metafeatures_, knowledge=self.knowledge,
+                space=self._known_space(space), seed=seed,
             )
         else:
             sampler = optuna.samplers.TPESampler(seed=seed)
