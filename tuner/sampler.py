@@ -124,7 +124,7 @@ class MetaSampler(BaseSampler):
         base_sampler: BaseSampler | None = None,
         history: str | Sequence[Study] | None = None,
         seed: int | None = None,
-        n_candidates: int = 2000,
+        n_candidates: int = 1000,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         if (X is None) != (y is None):
@@ -402,6 +402,12 @@ class MetaSampler(BaseSampler):
 
     def _propose(self, study: Study, trial: FrozenTrial, space: str,
                  search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        # small matrices: one BLAS thread (spinning OpenBLAS threads cost more than they add)
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._propose_one_thread(study, trial, space, search_space)
+
+    def _propose_one_thread(self, study: Study, trial: FrozenTrial, space: str,
+                            search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         kb = self._kb(space)
         sp = spaces_mod.get_search_space(space)
         names = sorted(search_space)
@@ -418,29 +424,27 @@ class MetaSampler(BaseSampler):
         if coin > surrogate.prior_weight:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
-        values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j]) for j, n in enumerate(names)}
+        values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j], exact=False)
+                  for j, n in enumerate(names)}
         from warmstart._common import copula
 
         # The meta-learned surrogate is the prior mean; a GP on its residuals at the
         # study's own trials learns what is particular to this task, and its posterior
         # (mean and spread) drives expected improvement.
         target = copula(scores)
-        obs_values = {n: np.array([c[n] if not isinstance(search_space[n], CategoricalDistribution)
-                                   else search_space[n].choices.index(c[n]) for c in configs])
-                      for n in names}
-        prior_obs = surrogate.predict(_encode_for(sp, search_space, obs_values, defaults, len(configs)))[0]
+        prior_obs = surrogate.predict_observed()
         prior_cand, prior_std = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))
         if self._residual_gp:
-            obs_units = np.array([[spaces_mod.to_unit(search_space[n], c[n]) for n in names] for c in configs])
+            obs_units = _units_of(search_space, names, configs)
             mean, std = _residual_gp(obs_units, target - prior_obs, units, search_space, names)
             mean = mean + prior_cand
         else:  # ablation: the surrogate's own mean and ensemble spread
             mean, std = prior_cand, prior_std
         ei = _expected_improvement(mean, std, float(np.max(target)))
-        taken = {json.dumps(c, sort_keys=True, default=str) for c in configs + running}
+        taken = {tuple(c[n] for n in names) for c in configs + running}
         for i in np.argsort(-ei)[:64]:
             choice = {n: _plain_value(search_space[n], values[n][i]) for n in names}
-            if json.dumps(choice, sort_keys=True, default=str) not in taken:
+            if tuple(choice[n] for n in names) not in taken:
                 break
         study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
         return choice
@@ -465,6 +469,32 @@ class MetaSampler(BaseSampler):
                 local[:, j] = np.clip(local[:, j] + self._rng.normal(scale=0.08, size=n_local), 0.0, 1.0)
         units[:n_local] = local
         return units
+
+
+_BLAS_CONTROLLER: list = []
+
+
+def _blas_controller() -> Any:
+    """One ``threadpoolctl.ThreadpoolController`` per process (inspecting the loaded
+    libraries costs milliseconds; limiting through a controller does not)."""
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0]
+
+
+def _units_of(search_space: dict[str, BaseDistribution], names: list[str], configs: list[dict]) -> np.ndarray:
+    """Unit-cube coordinates of ``configs`` (columns in ``names`` order; a categorical
+    value sits at its bin's centre, as :func:`warmstart.spaces.to_unit`)."""
+    cols = []
+    for n in names:
+        d = search_space[n]
+        if isinstance(d, CategoricalDistribution):
+            cols.append((np.array([d.choices.index(c[n]) for c in configs]) + 0.5) / len(d.choices))
+        else:
+            cols.append(spaces_mod.to_unit_array(d, np.array([c[n] for c in configs], dtype=np.float64)))
+    return np.column_stack(cols)
 
 
 def _plain_value(dist: BaseDistribution, v: Any) -> Any:
@@ -515,33 +545,51 @@ def _residual_gp(x_obs: np.ndarray, r: np.ndarray, x_cand: np.ndarray,
     fitted to residuals ``r`` at ``x_obs`` (unit cube). Length scale and noise are chosen
     by marginal likelihood over a small grid; the signal variance is the residuals'
     mean square (a good prior leaves small residuals, hence a confident GP)."""
+    from scipy.linalg import solve_triangular
+
     a = _gp_features(x_obs, search_space, names)
     b = _gp_features(x_cand, search_space, names)
     n, d = a.shape
     s2 = max(float(np.mean(r**2)), 0.05)
-    d_aa = np.sqrt(np.maximum(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1), 0.0))
+    # hyperparameters by marginal likelihood on at most 64 observations (a fixed,
+    # evenly spread subset: cheap at hundreds of trials), the posterior on all of them
+    sub = np.linspace(0, n - 1, min(n, 64)).round().astype(int)
+    d_sub = _distances(a[sub], a[sub])
     best = None
     for ls in (0.15, 0.3, 0.6, 1.2):
         ls_d = ls * np.sqrt(d / 2.0)
-        k_aa = s2 * _matern52(d_aa / ls_d)
+        k_sub = s2 * _matern52(d_sub / ls_d)
         for noise in (1e-3, 0.05, 0.3):
             try:
-                chol = np.linalg.cholesky(k_aa + (noise * s2 + 1e-9) * np.eye(n))
+                chol = np.linalg.cholesky(k_sub + (noise * s2 + 1e-9) * np.eye(len(sub)))
             except np.linalg.LinAlgError:
                 continue
-            alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, r))
-            lml = -0.5 * float(r @ alpha) - float(np.log(np.diag(chol)).sum())
+            w = solve_triangular(chol, r[sub], lower=True, check_finite=False)
+            lml = -0.5 * float(w @ w) - float(np.log(np.diag(chol)).sum())
             if best is None or lml > best[0]:
-                best = (lml, ls_d, chol, alpha)
-    if best is None:  # numerically hopeless: the prior alone, with the residual spread
+                best = (lml, ls_d, noise)
+    chol = None
+    if best is not None:
+        _, ls_d, noise = best
+        try:
+            k_aa = s2 * _matern52(_distances(a, a) / ls_d)
+            chol = np.linalg.cholesky(k_aa + (noise * s2 + 1e-9) * np.eye(n))
+        except np.linalg.LinAlgError:
+            chol = None
+    if chol is None:  # numerically hopeless: the prior alone, with the residual spread
         return np.zeros(len(b)), np.full(len(b), np.sqrt(s2))
-    _, ls_d, chol, alpha = best
-    d_ba = np.sqrt(np.maximum(((b[:, None, :] - a[None, :, :]) ** 2).sum(-1), 0.0))
-    k_ba = s2 * _matern52(d_ba / ls_d)
-    mean = k_ba @ alpha
-    v = np.linalg.solve(chol, k_ba.T)
+    w = solve_triangular(chol, r, lower=True, check_finite=False)
+    k_ba = s2 * _matern52(_distances(b, a) / ls_d)
+    v = solve_triangular(chol, k_ba.T, lower=True, check_finite=False)  # (n, candidates)
+    mean = v.T @ w  # = k_ba K^-1 r
     var = np.maximum(s2 - (v**2).sum(axis=0), 1e-12)
     return mean, np.sqrt(var)
+
+
+def _distances(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of ``b`` and ``a`` (one matrix product)."""
+    sq = (b**2).sum(1)[:, None] + (a**2).sum(1)[None, :] - 2.0 * (b @ a.T)
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 def _matern52(t: np.ndarray) -> np.ndarray:

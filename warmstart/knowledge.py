@@ -129,6 +129,21 @@ class Surrogate:
             members.append(np.stack([a * r + b for (a, b), r in zip(self.xgb_affine, raw)]))
         return np.vstack(members)
 
+    def predict_observed(self) -> np.ndarray:
+        """Mean prediction at the observations it was adapted to (equal to ``predict`` on
+        them, reusing the cross-task predictions computed during adaptation)."""
+        x, raw = getattr(self, "_observed", (None, None))
+        if x is None or len(x) == 0:
+            return np.zeros(0)
+        members = [self.adapted.predict_members(x)]
+        if self.kb.xgb_models and self.xgb_affine:
+            if raw is None:
+                enc = x[:, : x.shape[1] - len(self.kb.embed_idx)]
+                X = self.kb._xgb_features(np.repeat(self.task_vector[None, :], len(enc), axis=0), enc)
+                raw = np.stack([m.predict(X) for m in self.kb.xgb_models]).astype(np.float64)
+            members.append(np.stack([a * r + b for (a, b), r in zip(self.xgb_affine, raw)]))
+        return np.vstack(members).mean(axis=0)
+
     def predict(self, configs: Sequence[Mapping[str, Any]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the normalized score of each config."""
         preds = self.predict_members(configs)
@@ -539,14 +554,19 @@ class KnowledgeBase:
             if len(y) >= 2 and np.ptp(y) > 0:
                 X = self._xgb_features(np.repeat(v[None, :], len(enc), axis=0), enc)
                 target = copula(y)
+                raw = []
                 for m in self.xgb_models:
                     f = m.predict(X).astype(np.float64)
+                    raw.append(f)
                     var = float(np.var(f))
                     a = max(float(np.cov(f, target, bias=True)[0, 1] / var), 0.0) if var > 1e-12 else 0.0
                     affine.append((a, float(target.mean() - a * f.mean())))
+                observed_raw = np.stack(raw)
             else:
                 affine = [(1.0, 0.0)] * len(self.xgb_models)
-        return Surrogate(self, adapted, v, diag, affine)
+        sur = Surrogate(self, adapted, v, diag, affine)
+        sur._observed = (x, observed_raw if self.xgb_models and len(y) >= 2 and np.ptp(y) > 0 else None)
+        return sur
 
     def _guard(self, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
         d_near = float(self._distances(v[None, :])[0].min())

@@ -243,13 +243,20 @@ class MAMLEnsemble:
     # ------------------------------------------------------------------ use
     def adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None = None) -> AdaptedEnsemble:
         """Adapt every member to observed inputs ``x`` and scores ``y`` (higher better).
-        With no observations the meta-trained parameters are used as they are."""
+        With no observations the meta-trained parameters are used as they are; with more
+        than ``k_max`` a rank-spread subset of ``k_max`` is used."""
         with _FUNC_LOCK, _OneThread():
             return self._adapt(x, y, steps)
 
     def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
         steps = self.cfg.inner_steps if steps is None else steps
         stacked = self._stacked()
+        y = np.asarray(y, dtype=np.float64)
+        if len(y) > self.cfg.k_max:
+            # adapt on at most k_max observations (the support sizes it was meta-trained
+            # on), evenly spread over their ranks so the best and worst stay in
+            keep = np.argsort(y, kind="stable")[np.linspace(0, len(y) - 1, self.cfg.k_max).round().astype(int)]
+            x, y = np.asarray(x)[keep], y[keep]
         xs = torch.as_tensor(np.asarray(x, np.float32))
         if len(y) >= 2 and np.ptp(y) > 0:
             ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))

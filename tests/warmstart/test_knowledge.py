@@ -75,6 +75,12 @@ def test_adapt_predict_and_guard(kb, family):
     assert mean.shape == std.shape == (len(configs) - 20,)
     assert (std > 0).all()
     assert spearman(mean, y[20:]) > 0.5
+    # the cached prediction at the observations equals a fresh one
+    np.testing.assert_allclose(sur.predict_observed(), sur.predict(configs[:20])[0], rtol=1e-6, atol=1e-6)
+    assert len(kb.adapt(mf, [], []).predict_observed()) == 0
+    assert len(kb.adapt(mf, configs[:20], y[:20], steps=0).predict(configs[20:])[0]) == len(configs) - 20
+    with pytest.raises(ValueError, match="steps must be None or an int >= 0"):
+        kb.adapt(mf, configs[:20], y[:20], steps=-1)
     # scores that contradict the prior: the guard lowers its weight and says why
     bad = kb.adapt(mf, configs[:20], -y[:20])
     assert bad.prior_weight < 0.5 and "ranks the 20 observed trials poorly" in bad.diagnostics["reason"]
