@@ -268,7 +268,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_fit_kb)
 
     p = sub.add_parser("bench", help="benchmarks that print tables")
-    p.add_argument("what", choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"])
+    p.add_argument("what", nargs="?", default="tuning",
+                   choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"],
+                   help="which benchmark (default: tuning, the leave-one-task-out comparison)")
     p.add_argument("--metadata", default="default")
     p.add_argument("--space", default="xgboost-classifier")
     p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
