@@ -454,9 +454,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _build_results(self, study: optuna.Study, X: Any = None, y: Any = None,
                        fit_params: dict | None = None) -> None:
         fit_params = fit_params or {}
-        trials = [t for t in study.get_trials(deepcopy=False)
-                  if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-                  and _ATTR_SPLITS in t.user_attrs]
+        trials = search_trials(study)
         if not trials:
             raise ValueError(
                 "no configuration was evaluated (timeout too short, or the study holds no "
@@ -587,6 +585,14 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         """``best_estimator_.score_samples(X)``."""
         self._check_refit("score_samples")
         return self.best_estimator_.score_samples(X)
+
+
+def search_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The finished trials of ``study`` that a MetaSearchCV evaluated (their fold scores,
+    times and estimator parameters are in the user attribute ``learn2tune:cv``)."""
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+            and _ATTR_SPLITS in t.user_attrs]
 
 
 def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:

@@ -26,7 +26,6 @@ MODELS = {
     "svm": ("svc", "svr"),
     "linear": ("logistic-regression", "ridge"),
 }
-_ATTR_CV = "learn2tune:cv"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -240,12 +239,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- helpers
-def _cv_trials(study: Any) -> list:
-    import optuna
+def _cv(trial: Any) -> dict:
+    """What MetaSearchCV recorded on a trial (fold scores, times, estimator parameters)."""
+    from .search import _ATTR_SPLITS
 
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-            and _ATTR_CV in t.user_attrs]
+    return trial.user_attrs[_ATTR_SPLITS]
+
+
+def _cv_trials(study: Any) -> list:
+    from .search import search_trials
+
+    return search_trials(study)
 
 
 def _finished(study: Any) -> int:
@@ -258,9 +262,9 @@ def _best(study: Any) -> dict | None:
         if t.value is None or not np.isfinite(t.value):
             continue
         if best is None or t.value > best["mean"]:
-            scores = [s for s in t.user_attrs[_ATTR_CV]["test_score"] if s is not None]
+            scores = [s for s in _cv(t)["test_score"] if s is not None]
             best = {"mean": float(t.value), "std": float(np.std(scores)), "number": t.number,
-                    "params": t.user_attrs[_ATTR_CV]["params"]}
+                    "params": _cv(t)["params"]}
     return best
 
 
@@ -279,7 +283,7 @@ def _first_beat(curve: list[float], reference: float) -> str:
 def _trials_frame(study: Any) -> pd.DataFrame:
     rows = []
     for t in _cv_trials(study):
-        rec = t.user_attrs[_ATTR_CV]
+        rec = _cv(t)
         rows.append({"trial": t.number, "value": t.value,
                      "proposed_by": t.system_attrs.get("learn2tune:proposed_by", ""),
                      **{k.split("__")[-1]: v for k, v in rec["params"].items()}})

@@ -125,17 +125,10 @@ class RealObjective:
 
 
 def _optuna_objective(space: spaces.SearchSpace, f: TaskObjective) -> Callable[[optuna.Trial], float]:
+    from tuner.search import _suggest
+
     def objective(trial: optuna.Trial) -> float:
-        config = {}
-        for p in space.params:
-            d = space.distributions[p]
-            if isinstance(d, optuna.distributions.CategoricalDistribution):
-                config[p] = trial.suggest_categorical(p, d.choices)
-            elif isinstance(d, optuna.distributions.IntDistribution):
-                config[p] = trial.suggest_int(p, d.low, d.high, log=d.log)
-            else:
-                config[p] = trial.suggest_float(p, d.low, d.high, log=d.log)
-        return f(config)
+        return f({p: _suggest(trial, p, space.distributions[p]) for p in space.params})
 
     return objective
 
