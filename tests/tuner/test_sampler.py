@@ -308,3 +308,20 @@ def test_processes_share_a_postgresql_study(kb, tmp_path):
     except KeyError:
         pass
     _shared_study_check(repr(url), url, kb, tmp_path)
+
+
+def test_residual_gp_learns_the_residuals_and_knows_where_it_is_unsure():
+    from tuner.sampler import _residual_gp
+    from warmstart import spaces as sp
+
+    ss = {"a": sp.get_space("xgboost-classifier")["subsample"], "b": sp.get_space("xgboost-classifier")["max_depth"]}
+    names = ["a", "b"]
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 2)) * 0.5  # observations in one corner
+    r = np.sin(6 * x[:, 0]) + x[:, 1]
+    far = np.array([[0.95, 0.95]])
+    near = x[:5] + 0.01
+    mean, std = _residual_gp(x, r, np.vstack([near, far]), ss, names)
+    assert np.corrcoef(mean[:5], r[:5])[0, 1] > 0.9
+    assert np.abs(mean[:5] - r[:5]).max() < 0.2
+    assert std[-1] > 3 * std[:5].max()  # far from every observation: unsure
