@@ -116,6 +116,9 @@ class Surrogate:
         return float(self.diagnostics.get("prior_weight", 1.0))
 
     xgb_affine: list = field(default_factory=list)
+    #: (MAML inputs, raw cross-task predictions) at the observations adapted to, kept so
+    #: predictions there need not be recomputed (raw is None when not computed)
+    observed: tuple = field(default=(None, None), repr=False)
 
     def predict_members(self, configs: Sequence[Mapping[str, Any]] | np.ndarray) -> np.ndarray:
         """Per-member predictions: the adapted MAML members, then the cross-task XGBoost
@@ -132,7 +135,7 @@ class Surrogate:
     def predict_observed(self) -> np.ndarray:
         """Mean prediction at the observations it was adapted to (equal to ``predict`` on
         them, reusing the cross-task predictions computed during adaptation)."""
-        x, raw = getattr(self, "_observed", (None, None))
+        x, raw = self.observed
         if x is None or len(x) == 0:
             return np.zeros(0)
         members = [self.adapted.predict_members(x)]
@@ -549,6 +552,7 @@ class KnowledgeBase:
         adapted = self.maml.adapt(x, y, steps=steps)
         diag = self._guard(v, x, y)
         affine = []
+        observed_raw = None
         if self.xgb_models:
             enc = encode_configs(self._space(), configs) if configs else np.zeros((0, 0))
             if len(y) >= 2 and np.ptp(y) > 0:
@@ -564,9 +568,7 @@ class KnowledgeBase:
                 observed_raw = np.stack(raw)
             else:
                 affine = [(1.0, 0.0)] * len(self.xgb_models)
-        sur = Surrogate(self, adapted, v, diag, affine)
-        sur._observed = (x, observed_raw if self.xgb_models and len(y) >= 2 and np.ptp(y) > 0 else None)
-        return sur
+        return Surrogate(self, adapted, v, diag, affine, observed=(x, observed_raw))
 
     def _guard(self, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
         d_near = float(self._distances(v[None, :])[0].min())

@@ -361,7 +361,7 @@ def _slug(task_id: str) -> str:
 def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)) -> dict[str, Any]:
     """Median and mean regret per method and budget (seeds averaged first), mean ranks,
     a per-task table, and the protocol's headline figures."""
-    per_task_all = res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
+    per_task_all = _per_task(res)
     per_task = per_task_all[per_task_all["t"].isin(budgets)].copy()
     median = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="median")
     mean = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="mean")
@@ -445,6 +445,27 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
     return "\n".join(out) + "\n"
 
 
+def _per_task(res: pd.DataFrame) -> pd.DataFrame:
+    """Regret per (method, task, t), seeds averaged."""
+    return res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
+
+
+def _style(method: str) -> dict:
+    return {"label": method, "lw": 1.8 if method == "meta" else 1.1, "ls": "--" if method in ABLATIONS else "-"}
+
+
+def _save(fig: Any, ax: Any, ylabel: str, path: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel("trials")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def plot(res: pd.DataFrame, path: str | Path) -> None:
     """Median regret versus trials per method, with the interquartile band (log scale)."""
     import matplotlib
@@ -452,21 +473,13 @@ def plot(res: pd.DataFrame, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    per_task = res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
-    for method, g in per_task.groupby("method"):
+    for method, g in _per_task(res).groupby("method"):
         q = g.groupby("t")["regret"].quantile([0.25, 0.5, 0.75]).unstack()
-        ax.plot(q.index, q[0.5] + 1e-4, label=method, lw=1.8 if method == "meta" else 1.1,
-                ls="--" if method in ABLATIONS else "-")
+        ax.plot(q.index, q[0.5] + 1e-4, **_style(method))
         ax.fill_between(q.index, q[0.25] + 1e-4, q[0.75] + 1e-4, alpha=0.08)
     ax.set_yscale("log")
-    ax.set_xlabel("trials")
-    ax.set_ylabel("normalized regret (median, IQR)")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, ax, "normalized regret (median, IQR)", path)
 
 
 def plot_ranks(res: pd.DataFrame, path: str | Path) -> None:
@@ -476,17 +489,10 @@ def plot_ranks(res: pd.DataFrame, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    per_task = res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
+    per_task = _per_task(res)
     per_task["rank"] = per_task.groupby(["task_id", "t"])["regret"].rank(method="average")
     ranks = per_task.groupby(["method", "t"])["rank"].mean().unstack(0)
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
     for method in ranks.columns:
-        ax.plot(ranks.index, ranks[method], label=method, lw=1.8 if method == "meta" else 1.1,
-                ls="--" if method in ABLATIONS else "-")
-    ax.set_xlabel("trials")
-    ax.set_ylabel("mean rank across tasks (1 is best)")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        ax.plot(ranks.index, ranks[method], **_style(method))
+    _save(fig, ax, "mean rank across tasks (1 is best)", path)
