@@ -105,6 +105,16 @@ def _markdown(df) -> str:  # noqa: ANN001
     return "\n".join(lines)
 
 
+def _maml_overrides(args: argparse.Namespace) -> dict:
+    """MAML settings of the per-fold knowledge bases: the shipped ones unless overridden."""
+    out = {}
+    if args.members is not None:
+        out["members"] = args.members
+    if args.iterations is not None:
+        out["meta_iterations"] = args.iterations
+    return out
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     import platform
     import time
@@ -164,7 +174,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             methods = list(bt.DEFAULT_METHODS)
         budgets = [int(b) for b in args.budgets.split(",")]
         kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
-                     {"maml": {"members": args.members, "meta_iterations": args.iterations}})
+                     {"maml": _maml_overrides(args)})
         with Progress(TextColumn("[bold]bench tuning"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn()) as bar:
             handle = bar.add_task("tasks", total=None, last="fitting per-fold knowledge bases")
@@ -203,8 +213,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         md = _load_md(args.metadata)
         res = evaluate_knowledge(md, args.space, n_folds=args.folds, repeats=2 if args.quick else 3,
-                                 fit_kwargs={"maml": {"members": 2 if args.quick else 3,
-                                                      "meta_iterations": 60 if args.quick else 200}})
+                                 fit_kwargs={"maml": {"members": 2, "meta_iterations": 60} if args.quick
+                                             else _maml_overrides(args)})
         df = summarize(res).reset_index().rename(columns={"index": "measure"})
         title = f"knowledge base, {args.folds}-fold leave-tasks-out on {res.shape[0]} tasks"
         if args.out:
@@ -288,6 +298,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
     p.add_argument("--real", action="store_true",
                    help="'tuning': cross-validate on the tasks' data instead of a surrogate objective")
-    p.add_argument("--members", type=int, default=3, help="MAML members of the per-fold knowledge bases")
-    p.add_argument("--iterations", type=int, default=200, help="MAML meta-iterations per member")
+    p.add_argument("--members", type=int, default=None,
+                   help="MAML members of the per-fold knowledge bases (default: as shipped)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="MAML meta-iterations per member (default: as shipped)")
     p.set_defaults(func=_cmd_bench)

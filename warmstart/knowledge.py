@@ -563,7 +563,10 @@ class KnowledgeBase:
                     f = m.predict(X).astype(np.float64)
                     raw.append(f)
                     var = float(np.var(f))
-                    a = max(float(np.cov(f, target, bias=True)[0, 1] / var), 0.0) if var > 1e-12 else 0.0
+                    # as for the MAML members: never invert the learned order, keep it
+                    # with almost no weight when it disagrees with the observations
+                    a = (max(float(np.cov(f, target, bias=True)[0, 1] / var), 1e-3 * float(np.sqrt(np.var(target) / var)))
+                         if var > 1e-12 else 0.0)
                     affine.append((a, float(target.mean() - a * f.mean())))
                 observed_raw = np.stack(raw)
             else:

@@ -1,17 +1,22 @@
 """The torch MAML surrogate: an MLP meta-trained to adapt to a task in a few gradient steps.
 
-Model: ``f(config, task embedding) -> score`` (an MLP). Meta-training (MAML, Finn et al.
-2017, with learned per-tensor inner learning rates as in Meta-SGD, and a learned slope of
-every log inner rate in ``log K`` so the step size can depend on how many observations
-there are) over episodes drawn from the meta-dataset's tasks:
+Model: ``f(config, task embedding, context) -> score`` (an MLP). Meta-training (MAML, Finn
+et al. 2017, with learned per-tensor inner learning rates as in Meta-SGD, and a learned
+slope of every log inner rate in ``log K`` so the step size can depend on how many
+observations there are) over episodes drawn from the meta-dataset's tasks:
 
 * support set: ``K`` random evaluations of a task (``K`` drawn per meta-batch), with targets
   the Gaussian copula of their scores *within the support set* (exactly what a new study
   has: only the ranks of its own trials);
-* inner loop: ``inner_steps`` steps of gradient descent on the support loss (``1 -
-  Pearson``, or MSE with ``inner_loss="mse"``), written with
+* inner loop: ``inner_steps`` steps of gradient descent on the support loss (MSE on the
+  support copula; ``1 - Pearson`` with ``inner_loss="pearson"``), written with
   ``torch.func.functional_call`` and ``torch.func.grad`` so the parameters are a dict that
-  is adapted without mutating the module;
+  is adapted without mutating the module. By default (``adapt="context"``, CAVIA,
+  Zintgraf et al. 2019) the inner loop changes only a small learned *task context* vector
+  fed to the first layer, not the weights: a few numbers fitted from a few observations.
+  On the bundled meta-data, adapting every weight (``adapt="all"``) ranked held-out tasks'
+  configurations worse than not adapting at all, while context adaptation ranks them
+  better (``BENCHMARKS.md``);
 * outer loss on a query set of other evaluations of the same task: ``1 - Pearson
   correlation`` between adapted predictions and the task-level copula of the query scores
   (scale-free: the support fixes the scale), differentiated through the inner loop
@@ -88,14 +93,34 @@ class MAMLConfig:
     #: std of Gaussian noise added to a task's description in each training episode, so
     #: the network cannot identify a training task from it and must adapt instead
     task_noise: float = 0.15
+    #: size of a learned task context vector fed to the first layer (CAVIA, Zintgraf et
+    #: al. 2019); 0 = none
+    context_dim: int = 8
+    #: what the inner loop adapts: the ``"context"`` vector only (CAVIA: few numbers to fit
+    #: from few observations) or ``"all"`` parameters (MAML)
+    adapt: str = "context"
+
+    def __post_init__(self) -> None:
+        if self.adapt not in ("context", "all"):
+            raise ValueError(f"adapt must be 'context' or 'all', got {self.adapt!r}")
+        if self.adapt == "context" and self.context_dim < 1:
+            raise ValueError(
+                f"adapt='context' needs context_dim >= 1, got {self.context_dim}; "
+                "set context_dim or use adapt='all'"
+            )
+        if self.inner_loss not in ("mse", "pearson"):
+            raise ValueError(f"inner_loss must be 'mse' or 'pearson', got {self.inner_loss!r}")
 
 
 class MLP(nn.Module):
     """A small MLP ``in_dim -> hidden^layers -> 1`` with SiLU activations."""
 
-    def __init__(self, in_dim: int, hidden: int, layers: int) -> None:
+    def __init__(self, in_dim: int, hidden: int, layers: int, context_dim: int = 0) -> None:
         super().__init__()
-        dims = [in_dim] + [hidden] * layers
+        self.context_dim = context_dim
+        if context_dim:
+            self.context = nn.Parameter(torch.zeros(context_dim))
+        dims = [in_dim + context_dim] + [hidden] * layers
         blocks: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(a, b), nn.SiLU()]
@@ -103,6 +128,8 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.context_dim:
+            x = torch.cat([x, self.context.expand(*x.shape[:-1], self.context_dim)], dim=-1)
         return self.net(x).squeeze(-1)
 
 
@@ -117,10 +144,12 @@ class _Member:
 
     def __init__(self, in_dim: int, cfg: MAMLConfig, seed: int) -> None:
         torch.manual_seed(seed)
-        self.model = MLP(in_dim, cfg.hidden, cfg.layers)
+        self.model = MLP(in_dim, cfg.hidden, cfg.layers, cfg.context_dim)
         self.cfg = cfg
         self.params = {k: v.detach().clone() for k, v in self.model.named_parameters()}
         self.log_lr = {k: torch.full((), float(np.log(cfg.inner_lr))) for k in self.params}
+        if "context" in self.log_lr:  # one small vector: larger steps (as in CAVIA)
+            self.log_lr["context"] = torch.zeros(())
         self.log_lr[K_SLOPE] = torch.zeros(())
 
     # functional pieces ---------------------------------------------------------
@@ -138,12 +167,21 @@ class _Member:
             return ((pred - ys) ** 2).mean()
 
         shift = _k_shift(log_lr, xs.shape[-2])
+        keys = _adapted_keys(self.cfg, list(params))
         for _ in range(steps):
             g = grad(support_loss)(params)
             if first_order:
                 g = {k: v.detach() for k, v in g.items()}
-            params = {k: params[k] - torch.exp(log_lr[k] + shift) * g[k] for k in params}
+            params = {k: params[k] - torch.exp(log_lr[k] + shift) * g[k] if k in keys else params[k]
+                      for k in params}
         return params
+
+
+def _adapted_keys(cfg: MAMLConfig, keys: list[str]) -> set[str]:
+    """Names of the parameters the inner loop changes."""
+    if cfg.adapt == "context":
+        return {"context"}
+    return set(keys)
 
 
 class MAMLEnsemble:
@@ -231,6 +269,8 @@ class MAMLEnsemble:
                 for k, v in log_lr.items():
                     if k == K_SLOPE:
                         v.clamp_(-2.0, 2.0)
+                    elif k == "context":
+                        v.clamp_(np.log(1e-3), np.log(20.0))
                     else:
                         v.clamp_(np.log(1e-3), np.log(2.0))
             last = float(loss.detach())
@@ -263,17 +303,20 @@ class MAMLEnsemble:
             # inference-time adaptation is first order; all members adapt at once on their
             # stacked parameters (one batched forward and one autograd call per step)
             shift = torch.stack([torch.as_tensor(_k_shift(m.log_lr, len(y))) for m in self.members])
-            rates = [torch.exp(torch.stack([m.log_lr[k] for m in self.members]) + shift) for k in self._keys]
+            adapted = _adapted_keys(self.cfg, self._keys)
+            which = [i for i, k in enumerate(self._keys) if k in adapted]
+            rates = {i: torch.exp(torch.stack([m.log_lr[self._keys[i]] for m in self.members]) + shift)
+                     for i in which}
             params = list(stacked)
             with torch.enable_grad():
                 for _ in range(steps):
-                    leaves = [p.detach().requires_grad_(True) for p in params]
+                    leaves = [p.detach().requires_grad_(i in rates) for i, p in enumerate(params)]
                     loss = _stacked_support_loss(leaves, xs, ys, self.cfg.inner_loss)
-                    grads = torch.autograd.grad(loss, leaves)
-                    params = [
-                        (p - r.reshape((-1,) + (1,) * (p.dim() - 1)) * g).detach()
-                        for p, r, g in zip(leaves, rates, grads)
-                    ]
+                    grads = torch.autograd.grad(loss, [leaves[i] for i in which])
+                    for i, g in zip(which, grads):
+                        r = rates[i].reshape((-1,) + (1,) * (leaves[i].dim() - 1))
+                        leaves[i] = (leaves[i] - r * g).detach()
+                    params = [p.detach() for p in leaves]
             return AdaptedEnsemble(params, xs, ys)
         return AdaptedEnsemble(stacked)
 
@@ -307,6 +350,8 @@ class MAMLEnsemble:
     @classmethod
     def from_state(cls, in_dim: int, config: dict, state: dict[str, torch.Tensor], seed: int = 0) -> MAMLEnsemble:
         """Rebuild from a config dict and a state dict (see :meth:`state_dict`)."""
+        # knowledge bases saved before the context existed adapted every weight
+        config = {"context_dim": 0, "adapt": "all", **config}
         ens = cls(in_dim, MAMLConfig(**config), seed)
         for i, m in enumerate(ens.members):
             for k in list(m.params):
@@ -330,12 +375,21 @@ class MAMLEnsemble:
 
 def _stacked_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """All members' MLP outputs at once: ``params`` alternate stacked weights ``(M, out,
-    in)`` and biases ``(M, out)`` in layer order (the :class:`MLP` layout); returns
-    ``(M, n)``. Equal to running each member's module on ``x``."""
+    in)`` and biases ``(M, out)`` in layer order (the :class:`MLP` layout), after a stacked
+    context ``(M, context_dim)`` when the network has one; returns ``(M, n)``. Equal to
+    running each member's module on ``x``."""
+    bias = None
+    if len(params) % 2:  # a context vector: a member-specific shift of the first layer
+        context, params = params[0], params[1:]
+        c_dim = context.shape[1]
+        w_ctx = params[0][:, :, -c_dim:]
+        bias = torch.bmm(w_ctx, context.unsqueeze(-1)).squeeze(-1)
+        params = [params[0][:, :, :-c_dim], *params[1:]]
     n_members, width, _ = params[0].shape
     # first layer: the input is shared, so one (n, in) x (in, members*width) product
     h = (x @ params[0].reshape(n_members * width, -1).T).reshape(len(x), n_members, width)
-    h = h.transpose(0, 1) + params[1].unsqueeze(1)
+    first_bias = params[1] if bias is None else params[1] + bias
+    h = h.transpose(0, 1) + first_bias.unsqueeze(1)
     n_layers = len(params) // 2
     for i in range(n_layers):
         if i > 0:
@@ -368,7 +422,9 @@ class AdaptedEnsemble:
         self._params = params
         # each member's output is put on the scale of the observed (copula) targets by a
         # least-squares affine map fitted on the observations (identity without them);
-        # a negative slope is clipped to 0: the learned order is never inverted
+        # a slope below 1/1000 of the scale ratio (e.g. negative) is raised to it: the
+        # learned order is never inverted, and is kept (with almost no weight) rather than
+        # flattened to a constant
         m = params[0].shape[0]
         self._a = np.ones(m)
         self._b = np.zeros(m)
@@ -380,7 +436,8 @@ class AdaptedEnsemble:
             var = (fc**2).mean(axis=1)
             cov = (fc * (yv - yv.mean())).mean(axis=1)
             a = np.where(var > 1e-12, cov / np.maximum(var, 1e-300), 0.0)
-            self._a = np.maximum(a, 0.0)
+            floor = 1e-3 * np.sqrt(yv.var() / np.maximum(var, 1e-300))
+            self._a = np.where(var > 1e-12, np.maximum(a, floor), 0.0)
             self._b = yv.mean() - self._a * f.mean(axis=1)
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
@@ -406,9 +463,10 @@ def train_from_scratch(
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     xs = torch.as_tensor(np.asarray(x, np.float32))
     ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = ((net(xs) - ys) ** 2).mean()
-        loss.backward()
-        opt.step()
+    with _OneThread():
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = ((net(xs) - ys) ** 2).mean()
+            loss.backward()
+            opt.step()
     return net
