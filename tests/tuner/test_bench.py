@@ -81,3 +81,11 @@ def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
                  objective="real")
     assert set(res["method"]) == {"meta", "random"} and res["t"].max() == 3
     assert (res["regret"] >= 0).all()
+    # the fold's knowledge base left out the whole fold, not only the task that ran
+    from warmstart import KnowledgeBase
+    from warmstart.evaluation import task_folds
+
+    fold = next(g for g in task_folds(md, 5, seed=0) if tid in g)
+    kb = KnowledgeBase.load(next((tmp_path / "real" / "kb").iterdir()))
+    assert len(fold) > 1 and not set(fold) & set(kb.task_ids)
+    assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(fold)

@@ -295,6 +295,9 @@ def run(
     md = MetaDataset.default() if metadata == "default" else MetaDataset.load(metadata)
     md = md.filter(space=space)
     groups = task_folds(md, folds, seed=0)
+    # each fold's knowledge base leaves out its whole fold, whichever of its tasks are run
+    # (so --tasks / --max-tasks subsets share the full run's knowledge bases and numbers)
+    full_groups = [list(g) for g in groups]
     if tasks:
         wanted = set(tasks)
         unknown = wanted - {t for g in groups for t in g}
@@ -309,7 +312,7 @@ def run(
     jobs = []
     for gi, group in enumerate(groups):
         if group:
-            kb_dir = _fold_kb(out, gi, md, space, group, kb_kwargs)
+            kb_dir = _fold_kb(out, gi, md, space, full_groups[gi], kb_kwargs)
             jobs += [(str(kb_dir), tid) for tid in group]
     total = len(jobs)
     args = (str(out), metadata, space)
