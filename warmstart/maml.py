@@ -373,23 +373,27 @@ class MAMLEnsemble:
         return asdict(self.cfg)
 
 
+def _fold_context(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Stacked parameters with the context (if any, first) folded into the first layer's
+    bias: the context is a constant input, so ``W [x; c] + b = W_x x + (b + W_c c)``."""
+    if len(params) % 2 == 0:
+        return params
+    context, w, b = params[0], params[1], params[2]
+    c_dim = context.shape[1]
+    shift = torch.bmm(w[:, :, -c_dim:], context.unsqueeze(-1)).squeeze(-1)
+    return [w[:, :, :-c_dim].contiguous(), b + shift, *params[3:]]
+
+
 def _stacked_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """All members' MLP outputs at once: ``params`` alternate stacked weights ``(M, out,
     in)`` and biases ``(M, out)`` in layer order (the :class:`MLP` layout), after a stacked
     context ``(M, context_dim)`` when the network has one; returns ``(M, n)``. Equal to
     running each member's module on ``x``."""
-    bias = None
-    if len(params) % 2:  # a context vector: a member-specific shift of the first layer
-        context, params = params[0], params[1:]
-        c_dim = context.shape[1]
-        w_ctx = params[0][:, :, -c_dim:]
-        bias = torch.bmm(w_ctx, context.unsqueeze(-1)).squeeze(-1)
-        params = [params[0][:, :, :-c_dim], *params[1:]]
+    params = _fold_context(params)
     n_members, width, _ = params[0].shape
     # first layer: the input is shared, so one (n, in) x (in, members*width) product
     h = (x @ params[0].reshape(n_members * width, -1).T).reshape(len(x), n_members, width)
-    first_bias = params[1] if bias is None else params[1] + bias
-    h = h.transpose(0, 1) + first_bias.unsqueeze(1)
+    h = h.transpose(0, 1) + params[1].unsqueeze(1)
     n_layers = len(params) // 2
     for i in range(n_layers):
         if i > 0:
@@ -419,7 +423,7 @@ class AdaptedEnsemble:
         self, params: list[torch.Tensor], xs: torch.Tensor | None = None,
         ys: torch.Tensor | None = None,
     ) -> None:
-        self._params = params
+        self._params = _fold_context(params)  # once, not at every prediction
         # each member's output is put on the scale of the observed (copula) targets by a
         # least-squares affine map fitted on the observations (identity without them);
         # a slope below 1/1000 of the scale ratio (e.g. negative) is raised to it: the

@@ -215,11 +215,20 @@ def test_context_adaptation_changes_only_the_context():
     ens = MAMLEnsemble(5, MAMLConfig(members=2, context_dim=3), seed=0)
     rng = np.random.default_rng(0)
     x, y = rng.random((12, 5)), rng.random(12)
-    adapted = ens.adapt(x, y)
-    before = ens._stacked()
-    assert not torch.equal(adapted._params[0], before[0])  # the context moved
-    for a, b in zip(adapted._params[1:], before[1:]):
-        assert torch.equal(a, b)  # the weights did not
+    m = ens.members[0]
+    xs, ys = torch.as_tensor(x.astype(np.float32)), torch.as_tensor(copula(y).astype(np.float32))
+    p = m.adapt_params(m.params, m.log_lr, xs, ys, 3, first_order=True)
+    assert not torch.equal(p["context"], m.params["context"])  # the context moved
+    for k in m.params:
+        if k != "context":
+            assert torch.equal(p[k], m.params[k])  # the weights did not
+    # batched inference: the first layer's input weights and every later layer unchanged
+    # (the adapted context is folded into the first layer's bias)
+    adapted, before = ens.adapt(x, y), ens._stacked()
+    assert torch.equal(adapted._params[0], before[1][:, :, :-3])
+    assert not torch.allclose(adapted._params[1], before[2])
+    for a, b in zip(adapted._params[2:], before[3:]):
+        assert torch.equal(a, b)
 
 
 def test_knowledge_saved_before_the_context_still_loads():
