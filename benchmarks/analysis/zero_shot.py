@@ -1,0 +1,110 @@
+"""Why the zero-shot goal is not met: ways of choosing the first configuration, compared.
+
+For each held-out task of ``learn2tune bench tuning`` (its fold knowledge bases and its
+objective models, so the regret is the benchmark's own), the regret after 1, 5 and 10
+portfolio trials for several ways of choosing the portfolio, plus the best fixed
+configuration in hindsight and the per-task best. Run after a full tuning bench::
+
+    python benchmarks/analysis/zero_shot.py bench-runs/tuning-full
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from tuner.bench.tuning import TaskObjective
+from warmstart import KnowledgeBase, MetaDataset, spaces
+from warmstart._common import encode_configs
+from warmstart.evaluation import task_folds
+
+SPACE = "xgboost-classifier"
+
+
+def greedy(S: np.ndarray, w: np.ndarray, n: int = 10) -> list[int]:
+    """The knowledge base's portfolio rule on a score matrix S (tasks x configs)."""
+    best, cur, chosen = S.max(1), np.full(len(S), -np.inf), []
+    for _ in range(n):
+        regret = (w[:, None] * (best[:, None] - np.maximum(S, cur[:, None]))).sum(0)
+        regret[chosen] = np.inf
+        chosen.append(int(np.argmin(regret)))
+        cur = np.maximum(cur, S[:, chosen[-1]])
+    return chosen
+
+
+def main(bench_dir: str) -> None:
+    warnings.simplefilter("ignore")
+    md = MetaDataset.default().filter(space=SPACE)
+    ev, mf_all = md.evaluations, md.metafeatures()
+    sp = spaces.get_search_space(SPACE)
+    rows, all_regrets = [], []
+    for fi, held in enumerate(task_folds(md, 5, seed=0)):
+        kb = KnowledgeBase.load(f"{bench_dir}/kb/fold{fi}")
+        grid = encode_configs(sp, kb.configs)
+        col = {json.dumps(c, sort_keys=True): i for i, c in enumerate(kb.configs)}
+        raw = np.full(kb.scores.shape, np.nan)  # the metric's own normalized score
+        for r, tid in enumerate(kb.task_ids):
+            sub = ev[ev.task_id == tid]
+            y = sub[kb.metric].to_numpy(float)
+            idx = [col[json.dumps(json.loads(c), sort_keys=True)] for c in sub.config]
+            raw[r, idx] = (y - y.max()) / max(y.max() - np.median(y), 1e-12)
+        quant = np.argsort(np.argsort(kb.scores, 1), 1) / (kb.scores.shape[1] - 1)
+        for tid in held:
+            f = TaskObjective(md, tid, SPACE, kb.metric)
+            reg = np.array([f.regret(v) for v in f.model.predict(grid)])
+            all_regrets.append(reg)
+            v = kb._task_vector(mf_all.loc[tid])
+            d = kb._distances(v[None])[0]
+            ds = np.sort(d)
+
+            def kernel(tau: float, d: np.ndarray = d) -> np.ndarray:
+                w = np.exp(-(d - d.min()) / max(tau, 1e-9))
+                return w / w.sum()
+
+            w10 = kernel(ds[9])  # the shipped bandwidth
+            xgb, _ = kb._xgb_predict(np.repeat(v[None], len(grid), 0), grid)
+            picks = {
+                "shipped (copula, tau=d10)": greedy(kb.filled, w10),
+                "normalized metric": greedy(raw, w10),
+                "normalized metric, clipped at 1": greedy(np.maximum(raw, -1), w10),
+                "quantiles": greedy(quant, w10),
+                "all tasks alike": greedy(kb.filled, np.full(len(d), 1 / len(d))),
+                "tau=d5": greedy(kb.filled, kernel(ds[4])),
+                "tau=d20": greedy(kb.filled, kernel(ds[19])),
+                "tau=d5-d1": greedy(kb.filled, kernel(ds[4] - ds[0])),
+                "tau=d20-d1": greedy(kb.filled, kernel(ds[19] - ds[0])),
+                "XGBoost argmax first": [int(np.argmax(xgb))],
+            }
+            nw = w10 @ kb.filled
+            for a in (0.25, 0.5, 0.75):
+                picks[f"blend {a} XGBoost"] = [int(np.argmax(a * xgb + (1 - a) * nw))]
+            for name, chosen in picks.items():
+                row = {"task_id": tid, "way": name}
+                for t in (1, 5, 10):
+                    row[f"regret@{t}"] = reg[chosen[:t]].min() if len(chosen) >= t else np.nan
+                rows.append(row)
+            rows.append({"task_id": tid, "way": "per-task best (oracle)", "regret@1": reg.min()})
+        print(f"fold {fi} done", file=sys.stderr, flush=True)
+    df = pd.DataFrame(rows)
+    table = df.groupby("way", sort=False)[["regret@1", "regret@5", "regret@10"]].agg(["median", "mean"])
+    print("| way | " + " | ".join(f"{a} {b}" for a, b in table.columns) + " |")
+    print("|---" * (len(table.columns) + 1) + "|")
+    for way, vals in table.iterrows():
+        print(f"| {way} | " + " | ".join("" if np.isnan(x) else f"{x:.4f}" for x in vals) + " |")
+    G = np.array(all_regrets)
+    j = int(np.argmin(np.median(G, 0)))
+    print(f"\nbest fixed configuration in hindsight: median regret {np.median(G[:, j]):.4f}, "
+          f"mean {G[:, j].mean():.4f} (config {j} of {G.shape[1]})")
+    ship = df[df.way == "shipped (copula, tau=d10)"].set_index("task_id")["regret@1"]
+    xg = df[df.way == "XGBoost argmax first"].set_index("task_id")["regret@1"]
+    diff = (xg - ship).to_numpy()
+    print(f"XGBoost argmax vs shipped first pick: better on {(diff < -1e-9).sum()}, "
+          f"worse on {(diff > 1e-9).sum()}, same on {(abs(diff) <= 1e-9).sum()} tasks")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench-runs/tuning-full")
