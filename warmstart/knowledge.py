@@ -19,7 +19,8 @@ Three families of meta-learning:
 2. **Cross-task surrogate.** An ensemble of XGBoost regressors on (scaled meta-features,
    encoded config) -> normalized score; bootstrap over tasks gives the spread.
 3. **Optimization-based.** The torch MAML surrogate (:mod:`warmstart.maml`) adapted in a
-   few gradient steps to the study's observed trials.
+   few gradient steps to the study's observed trials (by default only its learned task
+   context moves, CAVIA-style: see that module).
 
 **Negative-transfer guard.** :meth:`KnowledgeBase.adapt` measures how well the prior
 (the meta-trained network before adaptation) ranks the observed trials, and how far the
