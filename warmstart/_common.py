@@ -58,3 +58,21 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
         return float("nan")
     ra, rb = rankdata(a), rankdata(b)
     return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def order_keeping_affine(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of predictions ``f`` (models x n), the least-squares map ``a * f + b`` onto
+    observed targets ``y`` (n,), with the slope floored at 1/1000 of the scale ratio: a
+    model whose order disagrees with the observations keeps its order (it is never
+    inverted) with almost no weight, rather than being flattened to a constant. A constant
+    row gets ``a = 0``."""
+    f = np.atleast_2d(np.asarray(f, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64)
+    fc = f - f.mean(axis=1, keepdims=True)
+    var = (fc**2).mean(axis=1)
+    ok = var > 1e-12
+    safe = np.where(ok, var, 1.0)
+    slope = (fc * (y - y.mean())).mean(axis=1) / safe
+    floor = 1e-3 * np.sqrt(y.var() / safe)
+    a = np.where(ok, np.maximum(slope, floor), 0.0)
+    return a, y.mean() - a * f.mean(axis=1)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
-from ._common import copula, encode_configs, spearman
+from ._common import copula, encode_configs, order_keeping_affine, spearman
 from .evaluate import PRIMARY_METRIC
 from .maml import MAMLConfig, MAMLEnsemble
 from .store import MetaDataset, atomic_write_parquet, atomic_write_text
@@ -558,18 +558,10 @@ class KnowledgeBase:
             enc = encode_configs(self._space(), configs) if configs else np.zeros((0, 0))
             if len(y) >= 2 and np.ptp(y) > 0:
                 X = self._xgb_features(np.repeat(v[None, :], len(enc), axis=0), enc)
-                target = copula(y)
-                raw = []
-                for m in self.xgb_models:
-                    f = m.predict(X).astype(np.float64)
-                    raw.append(f)
-                    var = float(np.var(f))
-                    # as for the MAML members: never invert the learned order, keep it
-                    # with almost no weight when it disagrees with the observations
-                    a = (max(float(np.cov(f, target, bias=True)[0, 1] / var), 1e-3 * float(np.sqrt(np.var(target) / var)))
-                         if var > 1e-12 else 0.0)
-                    affine.append((a, float(target.mean() - a * f.mean())))
-                observed_raw = np.stack(raw)
+                observed_raw = np.stack([m.predict(X).astype(np.float64) for m in self.xgb_models])
+                # as for the MAML members: never invert the learned order
+                a, b = order_keeping_affine(observed_raw, copula(y))
+                affine = list(zip(a.tolist(), b.tolist()))
             else:
                 affine = [(1.0, 0.0)] * len(self.xgb_models)
         return Surrogate(self, adapted, v, diag, affine, observed=(x, observed_raw))

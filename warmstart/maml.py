@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from ._common import copula
+from ._common import copula, order_keeping_affine
 
 logger = logging.getLogger(__name__)
 # functional_call swaps a shared module's parameters while it runs: not thread-safe
@@ -424,25 +424,15 @@ class AdaptedEnsemble:
         ys: torch.Tensor | None = None,
     ) -> None:
         self._params = _fold_context(params)  # once, not at every prediction
-        # each member's output is put on the scale of the observed (copula) targets by a
-        # least-squares affine map fitted on the observations (identity without them);
-        # a slope below 1/1000 of the scale ratio (e.g. negative) is raised to it: the
-        # learned order is never inverted, and is kept (with almost no weight) rather than
-        # flattened to a constant
+        # each member's output is put on the scale of the observed (copula) targets by an
+        # order-keeping least-squares affine map (identity without observations)
         m = params[0].shape[0]
         self._a = np.ones(m)
         self._b = np.zeros(m)
         if xs is not None and ys is not None and len(xs):
             with torch.no_grad():
-                f = _stacked_forward(params, xs).numpy().astype(np.float64)
-            yv = ys.numpy().astype(np.float64)
-            fc = f - f.mean(axis=1, keepdims=True)
-            var = (fc**2).mean(axis=1)
-            cov = (fc * (yv - yv.mean())).mean(axis=1)
-            a = np.where(var > 1e-12, cov / np.maximum(var, 1e-300), 0.0)
-            floor = 1e-3 * np.sqrt(yv.var() / np.maximum(var, 1e-300))
-            self._a = np.where(var > 1e-12, np.maximum(a, floor), 0.0)
-            self._b = yv.mean() - self._a * f.mean(axis=1)
+                f = _stacked_forward(self._params, xs).numpy().astype(np.float64)
+            self._a, self._b = order_keeping_affine(f, ys.numpy())
 
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         """``(members, n)`` predictions on the observed scale."""
