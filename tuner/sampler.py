@@ -56,6 +56,12 @@ from warmstart.history import (
 logger = logging.getLogger(__name__)
 
 _ATTR_WS = "learn2tune:warm_start_index"
+
+
+def _study_key(study: Study) -> tuple:
+    """A key for per-study caches: the storage object, the study id and its name (an id
+    alone can be reused by a new storage object once the old one is gone)."""
+    return (id(study._storage), study._study_id, study.study_name)
 _ATTR_SPACE = "learn2tune:resolved_space"
 _ATTR_PROPOSER = "learn2tune:proposed_by"
 _DEFAULT_WARM_START = 10
@@ -167,7 +173,10 @@ class MetaSampler(BaseSampler):
         self._portfolios: dict[str, list[dict]] = {}
         self._lock = threading.RLock()
         self._history_md = None
-        self._resolved: dict[tuple[int, int], str] = {}
+        self._resolved: dict[tuple, str] = {}
+        # per study: the first trial number known to be past the warm start (slots only
+        # grow with trial numbers, so later trials need not read the study's trials again)
+        self._warm_start_over: dict[tuple, int] = {}
         # ablation switches (used by ``learn2tune bench``; not part of the public API)
         self._adapt_steps: int | None = None  # 0: no MAML adaptation
         self._residual_gp = True  # False: EI on the surrogate's own mean and spread
@@ -177,6 +186,8 @@ class MetaSampler(BaseSampler):
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_lock"] = None
+        # keyed by storage object ids, which mean nothing in another process
+        state["_resolved"], state["_warm_start_over"] = {}, {}
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -245,7 +256,7 @@ class MetaSampler(BaseSampler):
                        params: Mapping[str, BaseDistribution] | None = None,
                        seen: Mapping[str, BaseDistribution] | None = None) -> str | None:
         """The knowledge space of this study (stored in the study once decided)."""
-        key = (id(study._storage), study._study_id)
+        key = _study_key(study)
         if key in self._resolved:
             return self._resolved[key]
         stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
@@ -303,7 +314,13 @@ class MetaSampler(BaseSampler):
             return
         # The index follows the trial number, which the storage hands out atomically: no
         # two trials (threads or processes) can take the same warm-start slot. Enqueued
-        # trials before this one do not use a slot.
+        # trials before this one do not use a slot. The index never decreases as numbers
+        # grow (each earlier trial adds 1 to the number and at most 1 to the enqueued
+        # count), so once a trial is past the warm start, every later one is too.
+        key = _study_key(study)
+        over = self._warm_start_over.get(key)
+        if over is not None and trial.number >= over:
+            return
         enqueued_before = sum(
             1
             for t in study._get_trials(deepcopy=False, use_cache=False)
@@ -312,6 +329,9 @@ class MetaSampler(BaseSampler):
         index = trial.number - enqueued_before
         if index < self._n_warm_start:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
+        else:
+            with self._lock:
+                self._warm_start_over[key] = min(trial.number, self._warm_start_over.get(key, trial.number))
 
     def _warm_config(self, study: Study, trial: FrozenTrial, space: str) -> dict | None:
         attrs = study._storage.get_trial_system_attrs(trial._trial_id)
@@ -372,7 +392,7 @@ class MetaSampler(BaseSampler):
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)
-        stored = self._resolved.get((id(study._storage), study._study_id))
+        stored = self._resolved.get(_study_key(study))
         if stored and ATTR_METAFEATURES not in study.user_attrs and self._metafeatures is not None:
             try:
                 kb = self._kb(stored)

@@ -96,6 +96,24 @@ def test_enqueued_trials_come_first_and_are_not_overridden(kb):
         assert trial.params["max_depth"] == config["max_depth"]
 
 
+def test_one_sampler_warm_starts_every_study_it_drives(kb):
+    # the sampler remembers per study when its warm start is over; a second study (even
+    # in a new in-memory storage that may reuse the first one's id) starts from slot 0
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=2, seed=0)
+    expected = kb.warm_start(_mf(), n=2)
+    for _ in range(2):
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(xgb_objective, n_trials=4)
+        assert [t.system_attrs.get("learn2tune:proposed_by") for t in study.trials[:2]] == ["warm_start"] * 2
+        assert study.trials[0].params["max_depth"] == expected[0]["max_depth"]
+        assert all("learn2tune:warm_start_index" not in t.system_attrs for t in study.trials[2:])
+        # a trial enqueued after the warm start is taken as given
+        study.enqueue_trial({"max_depth": 3})
+        study.optimize(xgb_objective, n_trials=1)
+        assert study.trials[-1].params["max_depth"] == 3
+        del study
+
+
 def test_unknown_parameters_go_to_the_base_sampler_and_narrow_ranges_are_mapped(kb):
     sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=0)
     study = optuna.create_study(direction="maximize", sampler=sampler)
