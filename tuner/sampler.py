@@ -56,15 +56,15 @@ from warmstart.history import (
 logger = logging.getLogger(__name__)
 
 _ATTR_WS = "learn2tune:warm_start_index"
+_ATTR_SPACE = "learn2tune:resolved_space"
+_ATTR_PROPOSER = "learn2tune:proposed_by"
+_DEFAULT_WARM_START = 10
 
 
 def _study_key(study: Study) -> tuple:
     """A key for per-study caches: the storage object, the study id and its name (an id
     alone can be reused by a new storage object once the old one is gone)."""
     return (id(study._storage), study._study_id, study.study_name)
-_ATTR_SPACE = "learn2tune:resolved_space"
-_ATTR_PROPOSER = "learn2tune:proposed_by"
-_DEFAULT_WARM_START = 10
 
 
 def _covers(known: BaseDistribution, user: BaseDistribution) -> bool:
