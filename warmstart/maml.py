@@ -316,7 +316,7 @@ class MAMLEnsemble:
                     for i, g in zip(which, grads):
                         r = rates[i].reshape((-1,) + (1,) * (leaves[i].dim() - 1))
                         leaves[i] = (leaves[i] - r * g).detach()
-                    params = [p.detach() for p in leaves]
+                    params = leaves
             return AdaptedEnsemble(params, xs, ys)
         return AdaptedEnsemble(stacked)
 

@@ -297,3 +297,17 @@ def test_quantile_scaler_matches_per_column_interpolation():
         expected[:, j] = 0.5 * (lo + hi)
     np.testing.assert_allclose(scaler.transform_array(x), expected, atol=1e-12)
     assert np.isnan(scaler.transform_array(np.full((1, 12), np.nan))).all()
+
+
+def test_leave_tasks_out_evaluation_on_chosen_folds(family):
+    from warmstart.evaluation import evaluate_knowledge, summarize, task_folds
+
+    md = family[0]
+    res = evaluate_knowledge(md, SPACE, n_folds=4, only_folds=[1], repeats=1,
+                             fit_kwargs={"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1})
+    # only the chosen fold's tasks, each evaluated by a knowledge base that never saw it
+    assert sorted(res["task_id"]) == sorted(task_folds(md, 4, seed=0)[1])
+    # the optimum moves with the meta-features: meta-learned warm starts beat random ones
+    assert res["regret@5_meta"].mean() < res["regret@5_random"].mean()
+    assert np.isfinite(res[[c for c in res if c.startswith("spearman_")]].to_numpy()).all()
+    assert {"median", "mean"} <= set(summarize(res).columns)
