@@ -188,6 +188,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 folds=args.folds, max_tasks=args.max_tasks if not args.quick else 3,
                 tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
                 objective="real" if args.real else "surrogate", progress=on_progress,
+                test_metadata=args.test_metadata,
             )
         budgets = [b for b in budgets if b <= int(res["t"].max())]
         info = pd.read_parquet(out / "tasks.parquet") if (out / "tasks.parquet").exists() else pd.DataFrame()
@@ -298,6 +299,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
     p.add_argument("--real", action="store_true",
                    help="'tuning': cross-validate on the tasks' data instead of a surrogate objective")
+    p.add_argument("--test-metadata", default=None,
+                   help="'tuning': hold out this meta-dataset's tasks (e.g. a build of the 'keel' "
+                        "suite) and learn from all of --metadata, instead of leave-one-task-out")
     p.add_argument("--members", type=int, default=None,
                    help="MAML members of the per-fold knowledge bases (default: as shipped)")
     p.add_argument("--iterations", type=int, default=None,

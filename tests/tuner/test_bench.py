@@ -54,6 +54,22 @@ def test_summary_headline_on_a_constructed_result():
     assert h["zero_shot_median_regret"] == 0.5 and h["tpe_median_regret_at_20"] == 0.05
     assert h["no_negative_transfer"] is True
     assert list(summ["median"].index) == ["meta", "tpe"]
+    # identical tasks: the bootstrap interval collapses onto the difference of the medians
+    assert h["zero_shot_diff_ci"] == pytest.approx((0.45, 0.45))
+    assert h["at_10_diff_ci"] == pytest.approx((0.05 - 0.02, 0.05 - 0.02))
+
+
+def test_median_difference_interval_covers_the_truth_and_shrinks_with_tasks():
+    rng = np.random.default_rng(1)
+    b = rng.exponential(size=400)
+    lo, hi = bt._median_diff_ci(b + 0.3, b)  # a shift of 0.3 on every task
+    assert lo == pytest.approx(0.3) and hi == pytest.approx(0.3)
+    a = rng.exponential(size=400)  # same distribution: 0 is inside, the interval is narrow
+    lo, hi = bt._median_diff_ci(a, b)
+    assert lo < 0 < hi and hi - lo < 0.4
+    lo20, hi20 = bt._median_diff_ci(a[:20], b[:20])
+    assert hi20 - lo20 > hi - lo
+    assert np.isnan(bt._median_diff_ci(np.array([1.0]), np.array([np.nan]))[0])
 
 
 def test_regenerate_replaces_only_the_named_block():
@@ -89,3 +105,24 @@ def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
     kb = KnowledgeBase.load(next((tmp_path / "real" / "kb").iterdir()))
     assert len(fold) > 1 and not set(fold) & set(kb.task_ids)
     assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(fold)
+
+
+def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tmp_path):
+    from warmstart import KnowledgeBase, MetaDataset
+
+    md = MetaDataset.default().filter(space="xgboost-classifier")
+    test_ids = list(md.tasks["task_id"][:2])
+    md.filter(task_ids=test_ids).save(tmp_path / "test-md")  # copies of known tasks
+    res = bt.run(tmp_path / "split", methods=["meta", "knn-tpe"], trials=3, seeds=1,
+                 kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
+                 test_metadata=str(tmp_path / "test-md"))
+    assert sorted(res["task_id"].unique()) == sorted(test_ids)
+    assert set(res["method"]) == {"meta", "knn-tpe"} and (res["regret"] >= 0).all()
+    # one knowledge base, trained on every task whose data is not a test task's
+    (kb_dir,) = list((tmp_path / "split" / "kb").iterdir())
+    kb = KnowledgeBase.load(kb_dir)
+    assert not set(test_ids) & set(kb.task_ids)
+    assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(test_ids)
+    with pytest.raises(ValueError, match="not in the test meta-dataset"):
+        bt.run(tmp_path / "split", methods=["meta"], trials=3, seeds=1, tasks=["nope"],
+               test_metadata=str(tmp_path / "test-md"))

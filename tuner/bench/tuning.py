@@ -198,13 +198,14 @@ def run_method(method: str, f: TaskObjective, kb: KnowledgeBase, md: MetaDataset
     return list(np.maximum.accumulate(np.where(np.isfinite(values), values, -np.inf)))
 
 
-def _fold_kb(out: Path, gi: int, md: MetaDataset, space: str, group: Sequence[str],
-             kb_kwargs: dict | None) -> Path:
+def _fold_kb(out: Path, gi: int | str, md: MetaDataset, space: str, group: Sequence[str],
+             kb_kwargs: dict | None, extra_fingerprints: Sequence[str] = ()) -> Path:
     """Fit (or find) the knowledge base of task group ``gi``: trained without the group's
-    tasks and without any task sharing their fingerprints."""
-    kb_dir = out / "kb" / f"fold{gi}"
+    tasks and without any task sharing their fingerprints (or ``extra_fingerprints``)."""
+    kb_dir = out / "kb" / (f"fold{gi}" if isinstance(gi, int) else str(gi))
     if not (kb_dir / "kb.json").exists():
         held_fps = md.tasks.loc[md.tasks["task_id"].isin(group), "fingerprint"].tolist()
+        held_fps += list(extra_fingerprints)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kb = KnowledgeBase.fit(md, space, exclude_fingerprints=held_fps, **(kb_kwargs or {}))
@@ -227,21 +228,26 @@ def _worker_init() -> None:
 
 
 def _task_job(out: str, metadata: str, space: str, kb_dir: str, tid: str, methods: Sequence[str],
-              trials: int, seeds: int, objective: str) -> dict:
-    """Every method and seed on one held-out task (parts written one by one: resumable)."""
+              trials: int, seeds: int, objective: str, test_metadata: str | None = None) -> dict:
+    """Every method and seed on one held-out task (parts written one by one: resumable).
+    The task's objective and meta-features come from ``test_metadata`` when given; the
+    baselines that read known tasks' evaluations (knn-tpe, ws-cmaes) read ``metadata``."""
     out_p = Path(out)
-    key = f"{metadata}|{space}"
+    key = f"{metadata}|{test_metadata}|{space}"
     if _WORKER_CACHE.get("md_key") != key:
         md = MetaDataset.default() if metadata == "default" else MetaDataset.load(metadata)
-        _WORKER_CACHE.update(md_key=key, md=md.filter(space=space), mf=None)
-    md = _WORKER_CACHE["md"]
+        test_md = md if test_metadata is None else MetaDataset.load(test_metadata)
+        _WORKER_CACHE.update(md_key=key, md=md.filter(space=space), test_md=test_md.filter(space=space),
+                             mf=None)
+    md, test_md = _WORKER_CACHE["md"], _WORKER_CACHE["test_md"]
     if _WORKER_CACHE.get("kb_dir") != kb_dir:
         _WORKER_CACHE.update(kb_dir=kb_dir, kb=KnowledgeBase.load(kb_dir))
     kb = _WORKER_CACHE["kb"]
     if _WORKER_CACHE.get("mf") is None:
-        _WORKER_CACHE["mf"] = md.metafeatures()
+        _WORKER_CACHE["mf"] = test_md.metafeatures()
     mf = _WORKER_CACHE["mf"].loc[tid]
-    f = RealObjective(md, tid, space, kb.metric) if objective == "real" else TaskObjective(md, tid, space, kb.metric)
+    f = (RealObjective(test_md, tid, space, kb.metric) if objective == "real"
+         else TaskObjective(test_md, tid, space, kb.metric))
     info = {"task_id": tid, "surrogate_cv_spearman": f.cv_spearman, "y_max": f.y_max, "y_ref": f.y_ref,
             "n_evaluations": len(f.table_scores)}
     for method in methods:
@@ -276,13 +282,19 @@ def run(
     workers: int = 1,
     objective: str = "surrogate",
     progress: Callable[[int, int, str], None] | None = None,
+    test_metadata: str | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the benchmark; one row per (task, method, seed, t).
 
     ``objective="surrogate"`` scores configurations with a model of the held-out task's own
     evaluations; ``"real"`` cross-validates them on the task's data (the build's protocol).
     Tasks run in ``workers`` processes; every (task, method, seed) is a part file, so an
-    interrupted run resumes where it stopped."""
+    interrupted run resumes where it stopped.
+
+    ``test_metadata`` (a meta-dataset folder) turns leave-one-task-out into a train/test
+    split: one knowledge base learns from all of ``metadata`` (minus any task whose data
+    is also a test task's) and the held-out tasks are ``test_metadata``'s, e.g. another
+    family of datasets than the ones the knowledge was learned from."""
     out = Path(out)
     (out / "parts").mkdir(parents=True, exist_ok=True)
     for m in methods:
@@ -294,7 +306,14 @@ def run(
         raise ValueError(f"workers must be >= 1, got {workers}")
     md = MetaDataset.default() if metadata == "default" else MetaDataset.load(metadata)
     md = md.filter(space=space)
-    groups = task_folds(md, folds, seed=0)
+    test_md = md
+    if test_metadata is not None:
+        test_md = MetaDataset.load(test_metadata).filter(space=space)
+        if test_md.tasks.empty:
+            raise ValueError(f"test_metadata {test_metadata!r} has no tasks with evaluations of {space!r}")
+        groups = [list(test_md.tasks["task_id"])]
+    else:
+        groups = task_folds(md, folds, seed=0)
     # each fold's knowledge base leaves out its whole fold, whichever of its tasks are run
     # (so --tasks / --max-tasks subsets share the full run's knowledge bases and numbers)
     full_groups = [list(g) for g in groups]
@@ -302,7 +321,8 @@ def run(
         wanted = set(tasks)
         unknown = wanted - {t for g in groups for t in g}
         if unknown:
-            raise ValueError(f"tasks {sorted(unknown)[:5]} are not in the meta-dataset's {space!r} tasks")
+            which = "test meta-dataset" if test_metadata is not None else "meta-dataset"
+            raise ValueError(f"tasks {sorted(unknown)[:5]} are not in the {which}'s {space!r} tasks")
         groups = [[t for t in g if t in wanted] for g in groups]
     if max_tasks is not None:
         # a deterministic subset spread over the folds
@@ -312,14 +332,19 @@ def run(
     jobs = []
     for gi, group in enumerate(groups):
         if group:
-            kb_dir = _fold_kb(out, gi, md, space, full_groups[gi], kb_kwargs)
+            if test_metadata is not None:
+                held_fps = test_md.tasks["fingerprint"].tolist()
+                kb_dir = _fold_kb(out, "train", md, space, [], kb_kwargs, held_fps)
+            else:
+                kb_dir = _fold_kb(out, gi, md, space, full_groups[gi], kb_kwargs)
             jobs += [(str(kb_dir), tid) for tid in group]
     total = len(jobs)
     args = (str(out), metadata, space)
+    kwargs = {"test_metadata": test_metadata}
     if workers == 1:
         _worker_init()
         for i, (kb_dir, tid) in enumerate(jobs):
-            _task_job(*args, kb_dir, tid, list(methods), trials, seeds, objective)
+            _task_job(*args, kb_dir, tid, list(methods), trials, seeds, objective, **kwargs)
             if progress is not None:
                 progress(i + 1, total, tid)
     else:
@@ -327,7 +352,8 @@ def run(
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
-            futs = {pool.submit(_task_job, *args, kb_dir, tid, list(methods), trials, seeds, objective): tid
+            futs = {pool.submit(_task_job, *args, kb_dir, tid, list(methods), trials, seeds, objective,
+                                **kwargs): tid
                     for kb_dir, tid in jobs}
             for i, fut in enumerate(as_completed(futs)):
                 fut.result()
@@ -361,6 +387,18 @@ def _slug(task_id: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in task_id)[-80:]
 
 
+def _median_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% paired bootstrap interval (tasks resampled) of median(a) - median(b)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if len(a) < 2:
+        return (float("nan"), float("nan"))
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
+    diff = np.median(a[idx], axis=1) - np.median(b[idx], axis=1)
+    lo, hi = np.quantile(diff, [0.025, 0.975])
+    return (float(lo), float(hi))
+
+
 def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)) -> dict[str, Any]:
     """Median and mean regret per method and budget (seeds averaged first), mean ranks,
     a per-task table, and the protocol's headline figures."""
@@ -389,7 +427,17 @@ def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)
         worse = mean_all.loc["meta"] > mean_all.loc["tpe"] + 1e-12
         head["no_negative_transfer"] = bool(not worse.any())
         head["budgets_meta_mean_worse_than_tpe"] = [int(t) for t in worse[worse].index]
+        wide = per_task_all.pivot_table(index="task_id", columns=["method", "t"], values="regret")
+        for name, a, b in (("zero_shot", ("meta", 1), ("tpe", 20)), ("at_10", ("meta", 10), ("tpe", final))):
+            if a in wide.columns and b in wide.columns:
+                head[f"{name}_diff_ci"] = _median_diff_ci(wide[a].to_numpy(), wide[b].to_numpy())
     return {"median": median, "mean": mean, "rank": ranks, "tasks": tasks, "headline": head}
+
+
+def _ci_text(ci: tuple[float, float] | None, what: str) -> str:
+    if not ci or not np.all(np.isfinite(ci)):
+        return ""
+    return f" ({what}: 95% paired bootstrap interval over tasks [{ci[0]:+.3f}, {ci[1]:+.3f}])"
 
 
 def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str) -> str:
@@ -427,9 +475,11 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
         out += ["## Headline figures", "",
                 f"- sample efficiency: MetaSampler's median regret first reaches TPE's after "
                 f"{max(summ['median'].columns)} trials ({h['tpe_median_regret_at_final']:.4g}) at "
-                f"t = {se if se is not None else 'never'} (goal: 10 or fewer).",
+                f"t = {se if se is not None else 'never'} (goal: 10 or fewer); at t = 10 it is "
+                f"{h['meta_median_regret_at_10']:.4g}" + _ci_text(h.get("at_10_diff_ci"), "minus TPE's at the last budget") + ".",
                 f"- zero-shot: median regret at t = 1 is {h['zero_shot_median_regret']:.4g}; TPE's after "
-                f"20 trials is {h['tpe_median_regret_at_20']:.4g} (goal: at or below).",
+                f"20 trials is {h['tpe_median_regret_at_20']:.4g} (goal: at or below)"
+                + _ci_text(h.get("zero_shot_diff_ci"), "the first median minus the second") + ".",
                 f"- no negative transfer: mean regret never above TPE's: {h['no_negative_transfer']}"
                 + (f" (above at t = {h['budgets_meta_mean_worse_than_tpe']})" if h["budgets_meta_mean_worse_than_tpe"] else ""),
                 ""]
