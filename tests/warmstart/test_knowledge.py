@@ -57,6 +57,44 @@ def test_warm_start_beats_random_and_ignoring_metafeatures(family, kb):
     assert np.mean(gains_meta) > np.mean(gains_random)
 
 
+def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
+    """Where meta-features locate each task's optimum (the synthetic family), the warm
+    start's kernel is sharp; with the meta-features shuffled across tasks (they say nothing
+    any more), it is broad: the held-out known tasks tell which works."""
+    from warmstart.knowledge import BANDWIDTH_CANDIDATES, _kernel
+
+    md = family[0]
+    rng = np.random.default_rng(3)
+    queries = [_mf(rng.random(len(MF_NAMES))) for _ in range(8)]
+
+    def chosen(base):
+        return [base._choose_k(base._distances(base._task_vector(q)[None])[0]) for q in queries]
+
+    sharp = chosen(kb)
+    assert np.median(sharp) <= 5 and 0 not in sharp, sharp
+    tasks = md.tasks.copy()
+    cols = [c for c in tasks.columns if c.startswith("mf:")]
+    tasks[cols] = tasks[cols].to_numpy()[rng.permutation(len(tasks))]
+    from warmstart import MetaDataset
+
+    shuffled = KnowledgeBase.fit(MetaDataset(tasks, md.evaluations), SPACE, random_state=0,
+                                 maml={"members": 1, "meta_iterations": 5}, n_xgb=1)
+    broad = chosen(shuffled)
+    assert all(k == 0 or k >= 10 for k in broad), broad
+    # the table is per knowledge base, cached, and every candidate is a valid kernel
+    t = kb._bandwidth_table()
+    assert t.shape == (len(kb.task_ids), len(BANDWIDTH_CANDIDATES)) and (t >= 0).all()
+    assert kb._bandwidth_table() is t
+    for k in BANDWIDTH_CANDIDATES:
+        w = _kernel(np.array([0.3, 0.1, 0.5]), k)
+        assert w.sum() == pytest.approx(1.0) and w[1] == w.max()
+    # an explicit k overrides the choice; a bad one is refused by name
+    q = queries[0]
+    assert kb.warm_start(q, n=3, k=0) == kb.warm_start(None, n=3)
+    with pytest.raises(ValueError, match="k must be None"):
+        kb.warm_start(q, n=3, k=-1)
+
+
 def test_similar_tasks(kb, family):
     md = family[0]
     mf = md.metafeatures().iloc[3]
