@@ -6,6 +6,7 @@ portfolio trials for several ways of choosing the portfolio, plus the best fixed
 configuration in hindsight and the per-task best. Run after a full tuning bench::
 
     python benchmarks/analysis/zero_shot.py bench-runs/tuning-full
+    python benchmarks/analysis/zero_shot.py bench-runs/tuning-keel bench-runs/build-keel  # --test-metadata run
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tuner.bench.tuning import TaskObjective
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart._common import encode_configs
 from warmstart.evaluation import task_folds
+from warmstart.knowledge import _kernel
 
 SPACE = "xgboost-classifier"
 
@@ -36,14 +38,20 @@ def greedy(S: np.ndarray, w: np.ndarray, n: int = 10) -> list[int]:
     return chosen
 
 
-def main(bench_dir: str) -> None:
+def main(bench_dir: str, test_metadata: str | None = None) -> None:
     warnings.simplefilter("ignore")
     md = MetaDataset.default().filter(space=SPACE)
-    ev, mf_all = md.evaluations, md.metafeatures()
+    ev = md.evaluations
+    test_md = md if test_metadata is None else MetaDataset.load(test_metadata).filter(space=SPACE)
+    mf_all = test_md.metafeatures()
     sp = spaces.get_search_space(SPACE)
     rows, all_regrets = [], []
-    for fi, held in enumerate(task_folds(md, 5, seed=0)):
-        kb = KnowledgeBase.load(f"{bench_dir}/kb/fold{fi}")
+    if test_metadata is None:  # leave-one-task-out: the bench's five fold knowledge bases
+        splits = [(f"{bench_dir}/kb/fold{fi}", held) for fi, held in enumerate(task_folds(md, 5, seed=0))]
+    else:  # train/test: one knowledge base, the test meta-dataset's tasks
+        splits = [(f"{bench_dir}/kb/train", list(test_md.tasks["task_id"]))]
+    for fi, (kb_dir, held) in enumerate(splits):
+        kb = KnowledgeBase.load(kb_dir)
         grid = encode_configs(sp, kb.configs)
         col = {json.dumps(c, sort_keys=True): i for i, c in enumerate(kb.configs)}
         raw = np.full(kb.scores.shape, np.nan)  # the metric's own normalized score
@@ -54,7 +62,7 @@ def main(bench_dir: str) -> None:
             raw[r, idx] = (y - y.max()) / max(y.max() - np.median(y), 1e-12)
         quant = np.argsort(np.argsort(kb.scores, 1), 1) / (kb.scores.shape[1] - 1)
         for tid in held:
-            f = TaskObjective(md, tid, SPACE, kb.metric)
+            f = TaskObjective(test_md, tid, SPACE, kb.metric)
             reg = np.array([f.regret(v) for v in f.model.predict(grid)])
             all_regrets.append(reg)
             v = kb._task_vector(mf_all.loc[tid])
@@ -65,10 +73,11 @@ def main(bench_dir: str) -> None:
                 w = np.exp(-(d - d.min()) / max(tau, 1e-9))
                 return w / w.sum()
 
-            w10 = kernel(ds[9])  # the shipped bandwidth
+            w10 = kernel(ds[9])  # the bandwidth shipped before local cross-validation
             xgb, _ = kb._xgb_predict(np.repeat(v[None], len(grid), 0), grid)
             picks = {
-                "shipped (copula, tau=d10)": greedy(kb.filled, w10),
+                "shipped (tau by local cross-validation)": greedy(kb.filled, _kernel(d, kb._choose_k(d))),
+                "fixed tau=d10 (shipped before)": greedy(kb.filled, w10),
                 "normalized metric": greedy(raw, w10),
                 "normalized metric, clipped at 1": greedy(np.maximum(raw, -1), w10),
                 "quantiles": greedy(quant, w10),
@@ -99,7 +108,7 @@ def main(bench_dir: str) -> None:
     j = int(np.argmin(np.median(G, 0)))
     print(f"\nbest fixed configuration in hindsight: median regret {np.median(G[:, j]):.4f}, "
           f"mean {G[:, j].mean():.4f} (config {j} of {G.shape[1]})")
-    ship = df[df.way == "shipped (copula, tau=d10)"].set_index("task_id")["regret@1"]
+    ship = df[df.way == "shipped (tau by local cross-validation)"].set_index("task_id")["regret@1"]
     xg = df[df.way == "XGBoost argmax first"].set_index("task_id")["regret@1"]
     diff = (xg - ship).to_numpy()
     print(f"XGBoost argmax vs shipped first pick: better on {(diff < -1e-9).sum()}, "
@@ -107,4 +116,5 @@ def main(bench_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench-runs/tuning-full")
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench-runs/tuning-full",
+         sys.argv[2] if len(sys.argv) > 2 else None)
