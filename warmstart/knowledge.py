@@ -64,7 +64,7 @@ DEFAULT_BANDWIDTH_K = 10
 
 def _kernel(d: np.ndarray, k: int) -> np.ndarray:
     """Normalized weights exp(-(d - d_min) / tau), tau = distance to the k-th nearest
-    (k = 0 or k >= len(d): every task alike for k = 0)."""
+    (the farthest when k exceeds the tasks); k = 0: every task alike."""
     if k == 0 or len(d) == 0:
         return np.full(len(d), 1.0 / max(len(d), 1))
     tau = max(float(np.sort(d)[max(1, min(k, len(d))) - 1]), 1e-9)
@@ -217,6 +217,8 @@ class KnowledgeBase:
         self.nn_distance_quantiles: np.ndarray = np.zeros(0)
         self.info: dict = {}
         self.random_state: int = 0
+        # warm_start's leave-one-out bandwidth table, keyed by the arrays it was computed from
+        self._bw_cache: tuple[tuple, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -479,7 +481,7 @@ class KnowledgeBase:
         With ``metafeatures=None`` every known task counts alike."""
         if n < 1:
             return []
-        if k is not None and (int(k) != k or k < 0):
+        if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
             raise ValueError(f"k must be None (chosen by local cross-validation) or an int >= 0, got {k!r}")
         if metafeatures is None:
             # no meta-features: a portfolio over every known task, weighted alike
@@ -501,9 +503,8 @@ class KnowledgeBase:
         scale, mean best-so-far over the first 10 picks) under each candidate bandwidth.
         Computed once per knowledge base (a fraction of a second), not stored."""
         key = (id(self.filled), id(self.scores), id(self.task_matrix), id(self.weights))
-        cached = getattr(self, "_bw_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if self._bw_cache is not None and self._bw_cache[0] == key:
+            return self._bw_cache[1]
         n = len(self.task_ids)
         table = np.zeros((n, len(BANDWIDTH_CANDIDATES)))
         if n >= 3:

@@ -91,8 +91,9 @@ def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
     # an explicit k overrides the choice; a bad one is refused by name
     q = queries[0]
     assert kb.warm_start(q, n=3, k=0) == kb.warm_start(None, n=3)
-    with pytest.raises(ValueError, match="k must be None"):
-        kb.warm_start(q, n=3, k=-1)
+    for bad in (-1, 2.5, "5"):
+        with pytest.raises(ValueError, match="k must be None"):
+            kb.warm_start(q, n=3, k=bad)
 
 
 def test_similar_tasks(kb, family):
