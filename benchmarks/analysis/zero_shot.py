@@ -22,20 +22,10 @@ from tuner.bench.tuning import TaskObjective
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart._common import encode_configs
 from warmstart.evaluation import task_folds
-from warmstart.knowledge import _kernel
+from warmstart.knowledge import _greedy_portfolio, _kernel
 
 SPACE = "xgboost-classifier"
-
-
-def greedy(S: np.ndarray, w: np.ndarray, n: int = 10) -> list[int]:
-    """The knowledge base's portfolio rule on a score matrix S (tasks x configs)."""
-    best, cur, chosen = S.max(1), np.full(len(S), -np.inf), []
-    for _ in range(n):
-        regret = (w[:, None] * (best[:, None] - np.maximum(S, cur[:, None]))).sum(0)
-        regret[chosen] = np.inf
-        chosen.append(int(np.argmin(regret)))
-        cur = np.maximum(cur, S[:, chosen[-1]])
-    return chosen
+N_PICKS = 10  # portfolio length compared (regret@1, @5, @10)
 
 
 def main(bench_dir: str, test_metadata: str | None = None) -> None:
@@ -76,16 +66,16 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
             w10 = kernel(ds[9])  # the bandwidth shipped before local cross-validation
             xgb, _ = kb._xgb_predict(np.repeat(v[None], len(grid), 0), grid)
             picks = {
-                "shipped (tau by local cross-validation)": greedy(kb.filled, _kernel(d, kb._choose_k(d))),
-                "fixed tau=d10 (shipped before)": greedy(kb.filled, w10),
-                "normalized metric": greedy(raw, w10),
-                "normalized metric, clipped at 1": greedy(np.maximum(raw, -1), w10),
-                "quantiles": greedy(quant, w10),
-                "all tasks alike": greedy(kb.filled, np.full(len(d), 1 / len(d))),
-                "tau=d5": greedy(kb.filled, kernel(ds[4])),
-                "tau=d20": greedy(kb.filled, kernel(ds[19])),
-                "tau=d5-d1": greedy(kb.filled, kernel(ds[4] - ds[0])),
-                "tau=d20-d1": greedy(kb.filled, kernel(ds[19] - ds[0])),
+                "shipped (tau by local cross-validation)": _greedy_portfolio(kb.filled, _kernel(d, kb._choose_k(d)), N_PICKS),
+                "fixed tau=d10 (shipped before)": _greedy_portfolio(kb.filled, w10, N_PICKS),
+                "normalized metric": _greedy_portfolio(raw, w10, N_PICKS),
+                "normalized metric, clipped at 1": _greedy_portfolio(np.maximum(raw, -1), w10, N_PICKS),
+                "quantiles": _greedy_portfolio(quant, w10, N_PICKS),
+                "all tasks alike": _greedy_portfolio(kb.filled, np.full(len(d), 1 / len(d)), N_PICKS),
+                "tau=d5": _greedy_portfolio(kb.filled, kernel(ds[4]), N_PICKS),
+                "tau=d20": _greedy_portfolio(kb.filled, kernel(ds[19]), N_PICKS),
+                "tau=d5-d1": _greedy_portfolio(kb.filled, kernel(ds[4] - ds[0]), N_PICKS),
+                "tau=d20-d1": _greedy_portfolio(kb.filled, kernel(ds[19] - ds[0]), N_PICKS),
                 "XGBoost argmax first": [int(np.argmax(xgb))],
             }
             nw = w10 @ kb.filled
