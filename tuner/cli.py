@@ -90,6 +90,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             args.suite, args.space, args.configs, args.out, tasks=args.tasks,
             workers=args.workers, scheduler=args.scheduler, dask_local=args.dask_local,
             max_rows=args.max_rows if args.max_rows > 0 else None,
+            fidelities=args.fidelities, halving=args.halving,
             timeout=args.timeout if args.timeout > 0 else None, folds=args.folds,
             seed=args.seed, max_tasks=args.max_tasks, command=command, progress=on_progress,
         )
@@ -138,7 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, default=1, help="local worker processes")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
     g.add_argument("--dask-local", type=int, default=None, help="start a Dask LocalCluster of N workers")
-    p.add_argument("--max-rows", type=int, default=5000, help="row cap per task (0: none)")
+    p.add_argument("--max-rows", type=int, default=5000,
+                   help="row cap per task (0: none); with --fidelities, the cap of 'full'")
+    p.add_argument("--fidelities", default=None, metavar="ROWS,...",
+                   help="evaluate each table at these row counts, e.g. 2000,6000,20000,full: "
+                        "every configuration at the first, successive halving above it")
+    p.add_argument("--halving", type=float, default=3.0,
+                   help="with --fidelities: each larger fidelity keeps 1/HALVING of the configurations")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation (0: none)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)

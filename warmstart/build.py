@@ -2,28 +2,39 @@
 
 A build is resumable and crash-safe. Each finished evaluation is written at once as its
 own small Parquet part (atomically); when every configuration of a (task, space) is done,
-its parts are compacted into one file and then removed. ``kill -9`` therefore loses at
-most the evaluations in flight, and running the same command again skips every
-``(task_id, space, config_id)`` already on disk.
+its parts are merged into one file (see :mod:`warmstart.store`). ``kill -9`` therefore
+loses at most the evaluations in flight, and running the same command again skips every
+``(task_id, space, config_id)`` already on disk. A rerun whose protocol (folds, seed, row
+cap, fidelities) differs from the one on disk is refused: its evaluations would not be
+comparable with the stored ones.
 
-Executors: local worker processes (default; a worker that overruns the hard timeout is
-killed and replaced) or a Dask cluster (``scheduler="tcp://..."`` or ``dask_local=N``).
-Seeds derive from the task id and the build seed, so results do not depend on the
+**The data described is the data evaluated.** A task's meta-features are computed on
+exactly the rows its configurations were cross-validated on (after dropping classes rarer
+than the folds and subsampling).
+
+**Fidelities.** With ``fidelities=[2000, 6000, 20000, "full"]`` a table is evaluated at
+each row count below its size (a seeded, stratified subsample) and in full (up to
+``max_rows``). Each fidelity is a task of its own (``SOURCE@ROWS`` unless it is the whole
+table) with the meta-features of its rows; all share the table's fingerprint, so
+leave-one-out drops them together. The first fidelity evaluates every configuration; each
+larger one evaluates, as successive halving does, the best ``1/halving`` of the previous
+fidelity's configurations, a random share of the others (so the knowledge also sees poor
+configurations on big data) and the estimator's defaults.
+
+Seeds derive from the table's source and the build seed, so results do not depend on the
 executor or the number of workers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import multiprocessing as mp
-import os
+import math
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +42,35 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
-from .evaluate import PRIMARY_METRIC, cross_validate, prepare_task_data, task_seed
-from .store import MF_PREFIX, atomic_write_parquet, atomic_write_text, param_columns
+from .evaluate import (
+    CLASSIFICATION_METRICS,
+    PRIMARY_METRIC,
+    REGRESSION_METRICS,
+    prepare_task_data,
+    task_seed,
+)
+from .executors import DaskExecutor, Job, LocalExecutor
+from .store import (
+    MF_PREFIX,
+    atomic_write_parquet,
+    atomic_write_text,
+    clean_tmp,
+    compact,
+    compact_task,
+    count_on_disk,
+    done_keys,
+    param_columns,
+    part_path,
+    read_space_evaluations,
+    task_key,
+    tasks_on_disk,
+)
 from .tasks import Task, load_task, suite_specs
 
 logger = logging.getLogger(__name__)
+
+#: Settings that decide what an evaluation means; a rerun must not change them.
+PROTOCOL_SETTINGS = ("folds", "seed", "max_rows", "fidelities", "halving", "random_share")
 
 
 @dataclass
@@ -50,10 +85,6 @@ class BuildSummary:
     seconds: float = 0.0
     out: str = ""
     per_space: dict = field(default_factory=dict)
-
-
-def _key(task_id: str) -> str:
-    return hashlib.sha1(task_id.encode()).hexdigest()[:16]
 
 
 def library_versions() -> dict[str, str]:
@@ -73,362 +104,155 @@ def library_versions() -> dict[str, str]:
     }
 
 
-# --------------------------------------------------------------------------- jobs
-@dataclass(frozen=True)
-class Job:
-    task_spec: dict
-    base: str | None
-    space: str
-    config_id: int
-    config: dict
-    folds: int
-    seed: int
-    max_rows: int | None
-    timeout: float | None
-
-
-_TASK_CACHE: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
-
-
-def run_job(job: Job) -> dict[str, Any]:
-    """Evaluate one job (runs in a worker). Returns the evaluation record."""
-    tid = job.task_spec["source"]
-    seed = task_seed(tid, job.seed)
-    cache_key = f"{tid}|{job.folds}|{job.max_rows}|{job.seed}"
-    if cache_key not in _TASK_CACHE:
-        if len(_TASK_CACHE) > 8:
-            _TASK_CACHE.clear()
-        task = load_task(job.task_spec, Path(job.base) if job.base else None)
-        _TASK_CACHE[cache_key] = prepare_task_data(
-            task.X, task.y, task.task_type, folds=job.folds, max_rows=job.max_rows, seed=seed
+def parse_fidelities(value: str | Sequence[int | str] | None) -> list[int | str] | None:
+    """``"2000,6000,full"`` -> ``[2000, 6000, "full"]`` (validated, increasing)."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+    out: list[int | str] = []
+    for v in items:
+        if isinstance(v, str) and v.lower() == "full":
+            out.append("full")
+            continue
+        try:
+            n = int(v)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"fidelities: {v!r} is neither a row count nor 'full'; write e.g. 2000,6000,20000,full"
+            ) from None
+        if n < 50:
+            raise ValueError(f"fidelities: {n} rows is too few to cross-validate; use 50 or more")
+        out.append(n)
+    nums = [v for v in out if v != "full"]
+    if not out or nums != sorted(set(nums)) or out.count("full") > 1 or ("full" in out and out[-1] != "full"):
+        raise ValueError(
+            f"fidelities={value!r}: give increasing row counts, optionally ending with 'full' "
+            "(e.g. 2000,6000,20000,full)"
         )
-    X, y = _TASK_CACHE[cache_key]
-    space = spaces_mod.get_search_space(job.space)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rec = cross_validate(space, job.config, X, y, folds=job.folds, seed=seed, timeout=job.timeout)
-    return rec
+    return out
 
 
-_ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+@dataclass(frozen=True)
+class Level:
+    """One fidelity of a task: its id in the meta-dataset and the rows it evaluates."""
+
+    task_id: str
+    rows: int
+    index: int
 
 
-def _worker_main(conn: Any) -> None:  # pragma: no cover - runs in a child process
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        try:
-            rec = run_job(job)
-        except Exception as exc:  # noqa: BLE001 - reported as a failed evaluation
-            rec = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[-500:], "fit_seconds": 0.0}
-        conn.send(rec)
+def task_levels(task: Task, n_rows: int, fidelities: list[int | str] | None,
+                max_rows: int | None) -> list[Level]:
+    """The fidelities a task is evaluated at (``n_rows``: rows after dropping rare classes).
+
+    Without fidelities there is one level, the table capped at ``max_rows``, with the
+    task's own id (the format of builds made before fidelities existed)."""
+    cap = n_rows if max_rows is None else min(n_rows, max_rows)
+    if fidelities is None:
+        return [Level(task.task_id, cap, 0)]
+    sizes = sorted({min(int(f), cap) for f in fidelities if f != "full"}
+                   | ({cap} if "full" in fidelities else set()))
+    return [Level(task.task_id if rows == n_rows else f"{task.task_id}@{rows}", rows, i)
+            for i, rows in enumerate(sizes)]
 
 
-class LocalExecutor:
-    """Worker processes with a hard per-job time limit (overrunning workers are killed)."""
-
-    def __init__(self, workers: int, hard_timeout: float | None):
-        self.n = max(1, int(workers))
-        self.hard_timeout = hard_timeout
-        self.ctx = mp.get_context("spawn")
-
-    def _spawn(self) -> tuple[Any, Any]:
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        saved = {k: os.environ.get(k) for k in _ONE_THREAD_ENV}
-        os.environ.update(_ONE_THREAD_ENV)  # a worker is one core: no BLAS/OpenMP threads
-        try:
-            proc.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        child.close()
-        return proc, parent
-
-    def run(self, jobs: Iterable[Job]) -> Iterable[tuple[Job, dict]]:
-        """Yield (job, record) as workers finish. Each worker holds up to two jobs (one
-        running, one queued in its pipe) so it never waits for the parent between jobs."""
-        from collections import deque
-
-        jobs = iter(jobs)
-        workers = [self._spawn() for _ in range(self.n)]
-        queues: list[deque] = [deque() for _ in range(self.n)]  # (job, start time or None)
-        exhausted = False
-
-        def feed(i: int) -> None:
-            nonlocal exhausted
-            while not exhausted and len(queues[i]) < 2:
-                job = next(jobs, None)
-                if job is None:
-                    exhausted = True
-                    return
-                workers[i][1].send(job)
-                queues[i].append([job, time.perf_counter() if not queues[i] else None])
-
-        try:
-            for i in range(self.n):
-                feed(i)
-            while any(queues):
-                conns = {workers[i][1]: i for i in range(self.n) if queues[i]}
-                ready = wait(list(conns), timeout=1.0)
-                for conn in ready:
-                    i = conns[conn]
-                    job, _ = queues[i].popleft()
-                    try:
-                        rec = conn.recv()
-                    except (EOFError, OSError):
-                        rec = {"status": "failed", "error": "worker process died", "fit_seconds": 0.0}
-                        lost = [q[0] for q in queues[i]]
-                        queues[i].clear()
-                        workers[i] = self._spawn()
-                        for j in lost:  # the queued jobs died with the worker: resend them
-                            workers[i][1].send(j)
-                            queues[i].append([j, None])
-                    if queues[i] and queues[i][0][1] is None:
-                        queues[i][0][1] = time.perf_counter()
-                    yield job, rec
-                    feed(i)
-                if self.hard_timeout:
-                    now = time.perf_counter()
-                    for i in range(self.n):
-                        if not queues[i] or queues[i][0][1] is None:
-                            continue
-                        job, t0 = queues[i][0]
-                        if now - t0 > self.hard_timeout:
-                            proc, _ = workers[i]
-                            proc.kill()
-                            proc.join()
-                            queues[i].popleft()
-                            lost = [q[0] for q in queues[i]]
-                            queues[i].clear()
-                            workers[i] = self._spawn()
-                            for j in lost:
-                                workers[i][1].send(j)
-                                queues[i].append([j, None])
-                            if queues[i]:
-                                queues[i][0][1] = time.perf_counter()
-                            yield job, {
-                                "status": "timeout",
-                                "error": f"killed after {self.hard_timeout:.0f} s",
-                                "fit_seconds": now - t0,
-                            }
-                            feed(i)
-        finally:
-            for _proc, conn in workers:
-                try:
-                    conn.send(None)
-                except (OSError, BrokenPipeError):
-                    pass
-            for proc, _ in workers:
-                proc.join(timeout=5)
-                if proc.is_alive():
-                    proc.kill()
+def select_configs(previous: pd.DataFrame, metric: str, n_configs: int, *, halving: float,
+                   random_share: float, min_configs: int, seed: int) -> list[int]:
+    """Config ids for the next fidelity: the best of the previous one, a random share of
+    the rest, and the defaults (config 0). Deterministic for a given ``seed``."""
+    ok = previous[(previous["status"] == "ok") & previous[metric].notna()]
+    ranked = ok.sort_values([metric, "config_id"], ascending=[False, True])["config_id"].astype(int).tolist()
+    n_keep = min(len(ranked), max(min_configs, math.ceil(n_configs / halving)))
+    n_random = int(round(n_keep * random_share))
+    chosen = ranked[: n_keep - n_random]
+    rest = [c for c in ranked if c not in chosen]
+    rng = np.random.default_rng(seed)
+    if rest and n_random:
+        chosen += [int(c) for c in rng.choice(rest, size=min(n_random, len(rest)), replace=False)]
+    if 0 not in chosen:
+        chosen.append(0)
+    return sorted(chosen)
 
 
-class DaskExecutor:
-    """Jobs on a Dask cluster (an existing scheduler, or a LocalCluster started here)."""
-
-    def __init__(self, scheduler: str | None = None, local_workers: int | None = None):
-        self.scheduler = scheduler
-        self.local_workers = local_workers
-
-    def run(self, jobs: Iterable[Job]) -> Iterable[tuple[Job, dict]]:
-        from distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if self.scheduler:
-            client = Client(self.scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=self.local_workers or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None, env=dict(_ONE_THREAD_ENV),
-            )
-            client = Client(cluster)
-        try:
-            jobs = list(jobs)
-            window = max(4, 4 * len(client.scheduler_info().get("workers", {})) or 4)
-            it = iter(jobs)
-            futures = {}
-            for job in it:
-                futures[client.submit(run_job, job, pure=False)] = job
-                if len(futures) >= window:
-                    break
-            ac = as_completed(list(futures))
-            for fut in ac:
-                job = futures.pop(fut)
-                try:
-                    rec = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    rec = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[-500:], "fit_seconds": 0.0}
-                yield job, rec
-                nxt = next(it, None)
-                if nxt is not None:
-                    f = client.submit(run_job, nxt, pure=False)
-                    futures[f] = nxt
-                    ac.add(f)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-
-# --------------------------------------------------------------------------- build
 def _config_list(space: spaces_mod.SearchSpace, n_configs: int, seed: int) -> list[dict]:
     """Config 0 is the estimator's defaults; 1..n come from a scrambled Sobol sequence."""
     return [space.defaults()] + spaces_mod.sobol_configs(space, n_configs, seed=seed)
 
 
 def _record_row(
-    task_id: str, space: spaces_mod.SearchSpace, config_id: int, config: dict, rec: dict,
-    seed: int, folds: int, max_rows: int | None, versions: str,
+    job: Job, space: spaces_mod.SearchSpace, rec: dict, seed: int, rows: int, fidelity: float,
+    max_rows: int | None, versions: str,
 ) -> pd.DataFrame:
     row: dict[str, Any] = {
-        "task_id": task_id,
+        "task_id": job.task_id,
         "space": space.name,
         "space_signature": space.signature,
-        "config_id": int(config_id),
-        "config": json.dumps(config, sort_keys=True),
+        "config_id": int(job.config_id),
+        "config": json.dumps(job.config, sort_keys=True),
     }
-    row.update(param_columns(space, config))
-    metrics = (
-        ("roc_auc", "accuracy", "balanced_accuracy", "log_loss")
-        if space.task_type == "classification"
-        else ("r2", "rmse", "mae")
-    )
+    row.update(param_columns(space, job.config))
+    metrics = CLASSIFICATION_METRICS if space.task_type == "classification" else REGRESSION_METRICS
     for m in metrics:
         row[m] = float(rec.get(m, float("nan")))
     row["fit_seconds"] = float(rec.get("fit_seconds", float("nan")))
     row["status"] = rec.get("status", "failed")
     row["error"] = rec.get("error", "")
     row["seed"] = int(seed)
-    row["folds"] = int(folds)
-    row["max_rows"] = -1 if max_rows is None else int(max_rows)
+    row["folds"] = int(job.folds)
+    row["max_rows"] = -1 if max_rows is None else int(max_rows)  # the build's cap
+    row["rows"] = int(rows)
+    row["fidelity"] = float(fidelity)
     row["versions"] = versions
     return pd.DataFrame([row])
 
 
-def task_row(task: Task, mf: pd.Series) -> pd.DataFrame:
-    """The ``tasks`` table row of ``task`` (identity and meta-features)."""
+def task_row(task: Task, mf: pd.Series, *, task_id: str | None = None, n_rows: int | None = None,
+             source_rows: int | None = None) -> pd.DataFrame:
+    """The ``tasks`` table row of ``task`` (identity and meta-features) at one fidelity:
+    ``n_rows`` rows evaluated out of ``source_rows`` usable rows of the table."""
+    n_rows = int(len(task.y)) if n_rows is None else int(n_rows)
+    source_rows = n_rows if source_rows is None else int(source_rows)
     row: dict[str, Any] = {
-        "task_id": task.task_id,
+        "task_id": task_id or task.task_id,
         "fingerprint": task.fingerprint,
         "source": task.source,
-        "name": task.name,
+        "name": task.name if (task_id or task.task_id) == task.task_id else f"{task.name}@{n_rows}",
         "task_type": task.task_type,
-        "n_rows": int(len(task.y)),
+        "n_rows": n_rows,
         "n_features": int(task.X.shape[1]),
+        "source_rows": source_rows,
+        "fidelity": n_rows / max(source_rows, 1),
+        "dataset": task.dataset,
+        "family": task.family,
+        "collection": task.collection,
     }
     for k, v in mf.items():
         row[f"{MF_PREFIX}{k}"] = float(v)
     return pd.DataFrame([row])
 
 
-def _done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
-    """Config ids on disk per task key (parts and compacted files, whatever their names)."""
-    done: dict[str, set[int]] = {}
-    compacted: set[str] = set()
-    folder = out / "evaluations" / space
-    if not folder.exists():
-        return done, compacted
-    for f in folder.glob("*.parquet"):
-        if f.name.startswith("."):
+def evaluated_data(task: Task, *, folds: int, rows: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows and encoded target that a build evaluates for ``task`` at ``rows`` rows."""
+    return prepare_task_data(task.X, task.y, task.task_type, folds=folds, max_rows=rows,
+                             seed=task_seed(task.task_id, seed))
+
+
+def _check_protocol(manifest: dict, spaces: Sequence[str], settings: dict, out: Path) -> None:
+    """Refuse a rerun that would mix evaluations made under another protocol."""
+    for s in spaces:
+        old = manifest.get("builds", {}).get(s)
+        if not old:
             continue
-        df = pd.read_parquet(f, columns=["task_id", "config_id"])
-        for tid, ids in df.groupby("task_id")["config_id"]:
-            key = _key(str(tid))
-            done.setdefault(key, set()).update(int(i) for i in ids)
-            compacted.add(key)
-    parts = folder / "_parts"
-    if parts.exists():
-        for f in parts.glob("*.parquet"):
-            if f.name.startswith("."):
-                continue
-            key, _, cid = f.stem.rpartition("-")
-            done.setdefault(key, set()).add(int(cid))
-    return done, compacted
-
-
-def _tasks_on_disk(out: Path) -> set[str]:
-    folder = out / "tasks"
-    if not folder.exists():
-        return set()
-    ids: set[str] = set()
-    for f in folder.glob("*.parquet"):
-        if not f.name.startswith("."):
-            ids.update(pd.read_parquet(f, columns=["task_id"])["task_id"].astype(str))
-    return ids
-
-
-def compact(out: str | Path) -> None:
-    """Merge a finished build's files: one tasks file, one file per space.
-
-    Crash-safe: the merged file is written atomically before the files it replaces are
-    removed (a crash in between leaves duplicates, which loading drops)."""
-    out = Path(out)
-    files = [f for f in (out / "tasks").glob("*.parquet") if not f.name.startswith(".")]
-    if len(files) > 1:
-        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-        df = df.drop_duplicates("task_id").sort_values("task_id").reset_index(drop=True)
-        target = out / "tasks" / "tasks.parquet"
-        atomic_write_parquet(df, target)
-        for f in files:
-            if f != target:
-                f.unlink()
-    for folder in sorted(p for p in (out / "evaluations").glob("*") if p.is_dir()):
-        if (folder / "_parts").exists() and any((folder / "_parts").glob("*.parquet")):
-            continue  # unfinished: leave it to the build
-        files = [f for f in folder.glob("*.parquet") if not f.name.startswith(".")]
-        if len(files) <= 1:
-            continue
-        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-        df = df.drop_duplicates(["task_id", "config_id"]).sort_values(["task_id", "config_id"])
-        target = folder / "evaluations.parquet"
-        atomic_write_parquet(df.reset_index(drop=True), target)
-        for f in files:
-            if f != target:
-                f.unlink()
-
-
-def _count_on_disk(out: Path, space: str) -> dict[str, int]:
-    folder = out / "evaluations" / space
-    files = [f for f in folder.rglob("*.parquet") if not f.name.startswith(".")]
-    if not files:
-        return {}
-    status = pd.concat([pd.read_parquet(f, columns=["status"]) for f in files])["status"]
-    return {str(k): int(v) for k, v in status.value_counts().items()}
-
-
-def _compact(out: Path, space: str, key: str) -> None:
-    folder = out / "evaluations" / space
-    part_files = sorted((folder / "_parts").glob(f"{key}-*.parquet"))
-    target = folder / f"{key}.parquet"
-    frames = [pd.read_parquet(f) for f in part_files]
-    if target.exists():
-        frames.insert(0, pd.read_parquet(target))
-    if not frames:
-        return
-    df = pd.concat(frames, ignore_index=True).drop_duplicates(["config_id"], keep="first")
-    df = df.sort_values("config_id").reset_index(drop=True)
-    atomic_write_parquet(df, target)
-    for f in part_files:
-        f.unlink(missing_ok=True)
-
-
-def _clean_tmp(out: Path) -> None:
-    for f in out.rglob(".tmp-*"):
-        try:
-            f.unlink()
-        except OSError:
-            pass
+        for key in PROTOCOL_SETTINGS:
+            before = old.get(key)
+            if key in ("fidelities", "halving", "random_share") and key not in old:
+                before = None if key == "fidelities" else settings[key]
+            if before != settings[key]:
+                raise ValueError(
+                    f"{str(out)!r} holds a build of {s!r} made with {key}={before!r}; this run asks "
+                    f"for {key}={settings[key]!r}, and the stored evaluations would not be comparable. "
+                    f"Rerun with {key}={before!r} to resume it, or choose another --out for a new build."
+                )
 
 
 def build(
@@ -442,6 +266,10 @@ def build(
     scheduler: str | None = None,
     dask_local: int | None = None,
     max_rows: int | None = 5000,
+    fidelities: str | Sequence[int | str] | None = None,
+    halving: float = 3.0,
+    random_share: float = 0.25,
+    min_configs: int = 8,
     timeout: float | None = 120.0,
     folds: int = 5,
     seed: int = 0,
@@ -467,7 +295,13 @@ def build(
         Local worker processes (default), or a Dask scheduler address, or a Dask
         ``LocalCluster`` with that many workers.
     max_rows : int, optional
-        Row cap per task (stratified subsample).
+        Row cap per task (stratified subsample); with fidelities, the cap of ``"full"``.
+    fidelities : str or list, optional
+        Row counts to evaluate each table at, optionally ending with ``"full"``
+        (``"2000,6000,20000,full"``); see the module docstring. None: one level per task.
+    halving, random_share, min_configs :
+        Each larger fidelity evaluates ``max(min_configs, n / halving)`` configurations of
+        the previous one's ``n``, ``random_share`` of them drawn at random.
     timeout : float, optional
         Seconds per evaluation; overrunning evaluations are recorded as ``timeout``.
     folds, seed : int
@@ -475,7 +309,8 @@ def build(
     max_tasks : int, optional
         Only the first ``max_tasks`` tasks per space (after filtering).
     progress : callable, optional
-        Called as ``progress(done, total, info)`` after each evaluation.
+        Called as ``progress(done, total, info)`` after each evaluation; ``total`` grows
+        as larger fidelities are scheduled.
     """
     for name in spaces:
         spaces_mod.get_search_space(name)  # validates the name
@@ -485,12 +320,16 @@ def build(
         raise ValueError(f"folds must be >= 2, got {folds}")
     if sum(x is not None for x in (scheduler, dask_local)) > 1:
         raise ValueError("pass at most one of scheduler= and dask_local=")
-    import metafeatures
+    if halving <= 1:
+        raise ValueError(f"halving must be > 1, got {halving}")
+    if not 0 <= random_share < 1:
+        raise ValueError(f"random_share must be in [0, 1), got {random_share}")
+    fids = parse_fidelities(fidelities)
 
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _clean_tmp(out)
+    clean_tmp(out)
     specs, base = suite_specs(suite)
     wanted = set(tasks) if tasks else None
     versions = library_versions()
@@ -499,18 +338,15 @@ def build(
 
     manifest_path = out / "manifest.json"
     manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    manifest["format"] = 1
     settings = {
-        "suite": str(suite),
-        "n_configs": n_configs,
-        "folds": folds,
-        "seed": seed,
-        "max_rows": max_rows,
-        "timeout": timeout,
-        "tasks": list(tasks) if tasks else None,
-        "max_tasks": max_tasks,
+        "suite": str(suite), "n_configs": n_configs, "folds": folds, "seed": seed,
+        "max_rows": max_rows, "fidelities": fids, "halving": halving, "random_share": random_share,
+        "min_configs": min_configs, "timeout": timeout,
+        "tasks": list(tasks) if tasks else None, "max_tasks": max_tasks,
     }
+    _check_protocol(manifest, spaces, settings, out)
+    manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    manifest["format"] = 2
     builds = manifest.setdefault("builds", {})
     for s in spaces:
         entry = builds.setdefault(s, {})
@@ -521,42 +357,10 @@ def build(
     manifest["primary_metric"] = PRIMARY_METRIC
     atomic_write_text(json.dumps(manifest, indent=1), manifest_path)
 
-    # tasks: load, fingerprint, meta-features (once per task, written atomically)
-    task_objs: list[tuple[dict, Task]] = []
-    seen_fp: set[str] = set()
-    types_needed = {spaces_mod.get_search_space(s).task_type for s in spaces}
-    tasks_done = _tasks_on_disk(out)
-    skipped_tasks: dict[str, str] = {}
-    per_type_count: dict[str, int] = {}
-    for spec in specs:
-        if spec["task_type"] not in types_needed:
-            continue
-        if wanted and spec.get("name") not in wanted and spec["source"] not in wanted:
-            continue
-        if max_tasks is not None and per_type_count.get(spec["task_type"], 0) >= max_tasks:
-            continue
-        task = load_task(spec, base)
-        fp = task.fingerprint
-        if fp in seen_fp:
-            logger.info("skipping %s: same fingerprint as an earlier task", task.task_id)
-            continue
-        seen_fp.add(fp)
-        per_type_count[task.task_type] = per_type_count.get(task.task_type, 0) + 1
-        task_objs.append((spec, task))
-        tpath = out / "tasks" / f"{_key(task.task_id)}.parquet"
-        if task.task_id not in tasks_done:
-            import warnings
-
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    mf = metafeatures.extract(task.X, task.y, task=task.task_type, random_state=0)
-            except (ValueError, TypeError) as exc:
-                logger.warning("skipping task %s: meta-features failed: %s", task.task_id, exc)
-                skipped_tasks[task.task_id] = str(exc)
-                task_objs.pop()
-                continue
-            atomic_write_parquet(task_row(task, mf), tpath)
+    task_objs, levels, skipped_tasks = _prepare_tasks(
+        specs, base, spaces, out, wanted=wanted, max_tasks=max_tasks, folds=folds, seed=seed,
+        max_rows=max_rows, fidelities=fids,
+    )
     summary.tasks = len(task_objs)
     if wanted:
         found = {t.name for _, t in task_objs} | {t.source for _, t in task_objs}
@@ -564,62 +368,43 @@ def build(
         if missing:
             raise ValueError(f"tasks {missing} are not in suite {str(suite)!r} (or have another task type)")
 
-    # jobs: every (space, task, config) not on disk, task-major
-    jobs: list[Job] = []
-    configs_by_space = {}
-    remaining: dict[tuple[str, str], int] = {}
-    for sname in spaces:
-        space = spaces_mod.get_search_space(sname)
-        configs = _config_list(space, n_configs, seed)
-        configs_by_space[sname] = configs
-        done, compacted = _done_keys(out, sname)
-        for spec, task in task_objs:
-            if task.task_type != space.task_type:
-                continue
-            key = _key(task.task_id)
-            have = done.get(key, set())
-            todo = [i for i in range(len(configs)) if i not in have]
-            summary.skipped += len(configs) - len(todo)
-            if not todo:
-                if (out / "evaluations" / sname / "_parts").exists() and any(
-                    (out / "evaluations" / sname / "_parts").glob(f"{key}-*.parquet")
-                ):
-                    _compact(out, sname, key)
-                continue
-            remaining[(sname, key)] = len(todo)
-            for i in todo:
-                jobs.append(
-                    Job(spec, str(base) if base else None, sname, i, configs[i], folds, seed,
-                        max_rows, timeout)
-                )
-    total = len(jobs)
     hard = (timeout * 1.5 + 30.0) if timeout else None
     executor: LocalExecutor | DaskExecutor
     if scheduler or dask_local:
         executor = DaskExecutor(scheduler=scheduler, local_workers=dask_local)
     else:
         executor = LocalExecutor(workers, hard)
-    done_n = 0
-    for job, rec in executor.run(jobs):
-        tid = job.task_spec["source"]
-        key = _key(tid)
-        space = spaces_mod.get_search_space(job.space)
-        row = _record_row(tid, space, job.config_id, job.config, rec, task_seed(tid, job.seed),
-                          job.folds, job.max_rows, versions_json)
-        atomic_write_parquet(row, out / "evaluations" / job.space / "_parts" / f"{key}-{job.config_id}.parquet")
-        done_n += 1
-        summary.evaluations += 1
-        st = rec.get("status")
-        if st == "failed":
-            summary.failed += 1
-        elif st == "timeout":
-            summary.timeouts += 1
-        summary.per_space[job.space] = summary.per_space.get(job.space, 0) + 1
-        remaining[(job.space, key)] -= 1
-        if remaining[(job.space, key)] == 0:
-            _compact(out, job.space, key)
-        if progress is not None:
-            progress(done_n, total, {"task": tid, "space": job.space, "status": st})
+    configs_by_space = {s: _config_list(spaces_mod.get_search_space(s), n_configs, seed) for s in spaces}
+    n_levels = max((len(v) for v in levels.values()), default=0)
+    done_n, total = 0, 0
+    for stage in range(n_levels):
+        jobs, remaining = _stage_jobs(
+            stage, spaces, task_objs, levels, configs_by_space, out, summary, base=base,
+            folds=folds, seed=seed, timeout=timeout, halving=halving,
+            random_share=random_share, min_configs=min_configs,
+        )
+        total += len(jobs)
+        rows_of = {lv.task_id: (lv.rows, n) for (tid, n), lvs in levels.items() for lv in lvs}
+        for job, rec in executor.run(jobs):
+            space = spaces_mod.get_search_space(job.space)
+            rows, n = rows_of[job.task_id]
+            row = _record_row(job, space, rec, task_seed(job.task_spec["source"], job.seed), rows,
+                              rows / max(n, 1), max_rows, versions_json)
+            atomic_write_parquet(row, part_path(out, job.space, job.task_id, job.config_id))
+            done_n += 1
+            summary.evaluations += 1
+            st = rec.get("status")
+            if st == "failed":
+                summary.failed += 1
+            elif st == "timeout":
+                summary.timeouts += 1
+            summary.per_space[job.space] = summary.per_space.get(job.space, 0) + 1
+            key = task_key(job.task_id)
+            remaining[(job.space, key)] -= 1
+            if remaining[(job.space, key)] == 0:
+                compact_task(out, job.space, key)
+            if progress is not None:
+                progress(done_n, total, {"task": job.task_id, "space": job.space, "status": st})
     compact(out)
     summary.seconds = time.perf_counter() - start
     manifest = json.loads(manifest_path.read_text())
@@ -631,6 +416,106 @@ def build(
         entry = manifest["builds"][s]
         entry.setdefault("runs", []).append(run)
         entry["wall_seconds_total"] = float(sum(r.get("seconds", 0.0) for r in entry["runs"]))
-        entry["evaluations_on_disk"] = _count_on_disk(out, s)
+        entry["evaluations_on_disk"] = count_on_disk(out, s)
     atomic_write_text(json.dumps(manifest, indent=1), manifest_path)
     return summary
+
+
+def _prepare_tasks(
+    specs: list[dict], base: Path | None, spaces: Sequence[str], out: Path, *, wanted: set | None,
+    max_tasks: int | None, folds: int, seed: int, max_rows: int | None,
+    fidelities: list[int | str] | None,
+) -> tuple[list[tuple[dict, Task]], dict[tuple[str, int], list[Level]], dict[str, str]]:
+    """Load the suite's tasks, decide their fidelities and write each fidelity's task row
+    (meta-features of exactly the rows it evaluates) once."""
+    import metafeatures
+
+    task_objs: list[tuple[dict, Task]] = []
+    levels: dict[tuple[str, int], list[Level]] = {}
+    seen_fp: set[str] = set()
+    types_needed = {spaces_mod.get_search_space(s).task_type for s in spaces}
+    on_disk = tasks_on_disk(out)
+    skipped: dict[str, str] = {}
+    per_type: dict[str, int] = {}
+    for spec in specs:
+        if spec["task_type"] not in types_needed:
+            continue
+        if wanted and spec.get("name") not in wanted and spec["source"] not in wanted:
+            continue
+        if max_tasks is not None and per_type.get(spec["task_type"], 0) >= max_tasks:
+            continue
+        task = load_task(spec, base)
+        fp = task.fingerprint
+        if fp in seen_fp:
+            logger.info("skipping %s: same fingerprint as an earlier task", task.task_id)
+            continue
+        seen_fp.add(fp)
+        X_all, _ = evaluated_data(task, folds=folds, rows=None, seed=seed)
+        n_usable = len(X_all)
+        task_levels_ = task_levels(task, n_usable, fidelities, max_rows)
+        try:
+            for lv in task_levels_:
+                if lv.task_id in on_disk:
+                    continue
+                X, y = evaluated_data(task, folds=folds, rows=lv.rows, seed=seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mf = metafeatures.extract(X, y, task=task.task_type, random_state=0)
+                atomic_write_parquet(
+                    task_row(task, mf, task_id=lv.task_id, n_rows=len(y), source_rows=n_usable),
+                    out / "tasks" / f"{task_key(lv.task_id)}.parquet",
+                )
+        except (ValueError, TypeError) as exc:
+            logger.warning("skipping task %s: meta-features failed: %s", task.task_id, exc)
+            skipped[task.task_id] = str(exc)
+            continue
+        per_type[task.task_type] = per_type.get(task.task_type, 0) + 1
+        task_objs.append((spec, task))
+        levels[(task.task_id, n_usable)] = task_levels_
+    return task_objs, levels, skipped
+
+
+def _stage_jobs(
+    stage: int, spaces: Sequence[str], task_objs: list[tuple[dict, Task]],
+    levels: dict[tuple[str, int], list[Level]], configs_by_space: dict[str, list[dict]], out: Path,
+    summary: BuildSummary, *, base: Path | None, folds: int, seed: int, timeout: float | None,
+    halving: float, random_share: float, min_configs: int,
+) -> tuple[list[Job], dict[tuple[str, str], int]]:
+    """The evaluations of one fidelity stage that are not on disk yet (task-major)."""
+    jobs: list[Job] = []
+    remaining: dict[tuple[str, str], int] = {}
+    by_id = {tid: lvs for (tid, _), lvs in levels.items()}
+    for sname in spaces:
+        space = spaces_mod.get_search_space(sname)
+        configs = configs_by_space[sname]
+        done, _ = done_keys(out, sname)
+        stored = read_space_evaluations(out, sname) if stage > 0 else None
+        for spec, task in task_objs:
+            lvs = by_id[task.task_id]
+            if task.task_type != space.task_type or stage >= len(lvs):
+                continue
+            lv = lvs[stage]
+            if stage == 0:
+                wanted_ids = list(range(len(configs)))
+            else:
+                prev = lvs[stage - 1]
+                assert stored is not None
+                wanted_ids = select_configs(
+                    stored[stored["task_id"] == prev.task_id], PRIMARY_METRIC[space.task_type],
+                    len(configs), halving=halving ** stage, random_share=random_share,
+                    min_configs=min_configs, seed=task_seed(lv.task_id, seed),
+                )
+            key = task_key(lv.task_id)
+            have = done.get(key, set())
+            todo = [i for i in wanted_ids if i not in have]
+            summary.skipped += len(wanted_ids) - len(todo)
+            if not todo:
+                parts = out / "evaluations" / sname / "_parts"
+                if parts.exists() and any(parts.glob(f"{key}-*.parquet")):
+                    compact_task(out, sname, key)
+                continue
+            remaining[(sname, key)] = len(todo)
+            for i in todo:
+                jobs.append(Job(lv.task_id, spec, str(base) if base else None, sname, i, configs[i],
+                                folds, seed, lv.rows, timeout))
+    return jobs, remaining

@@ -15,6 +15,7 @@ only hidden temporary files, which readers ignore. Rows are keyed by
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -231,3 +232,125 @@ def _check_columns(df: pd.DataFrame, required: Iterable[str], what: str) -> None
             f"{what} table lacks required columns {missing}; it was not written by "
             "learn2tune or is from an incompatible version."
         )
+
+
+# ----------------------------------------------------------------- a build's part files
+# While a build runs, every evaluation is its own part file
+# ``evaluations/<space>/_parts/<task key>-<config id>.parquet``; when a (task, space) is
+# complete its parts are merged into ``evaluations/<space>/<task key>.parquet``, and a
+# finished build is compacted into one file per space (see ``compact``).
+def task_key(task_id: str) -> str:
+    """The file-name key of a task id."""
+    return hashlib.sha1(task_id.encode()).hexdigest()[:16]
+
+
+def part_path(out: Path, space: str, task_id: str, config_id: int) -> Path:
+    """Where one evaluation of a running build is written."""
+    return Path(out) / "evaluations" / space / "_parts" / f"{task_key(task_id)}-{int(config_id)}.parquet"
+
+
+def read_space_evaluations(out: Path, space: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every evaluation of ``space`` on disk in a build folder (merged files and parts)."""
+    frames = [pd.read_parquet(f, columns=columns) for f in _visible_parquets(Path(out) / "evaluations" / space)]
+    if not frames:
+        return _empty(columns or EVAL_COLUMNS)
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["task_id", "config_id"], keep="first")
+
+
+def done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
+    """Config ids on disk per task key (parts and compacted files, whatever their names)."""
+    done: dict[str, set[int]] = {}
+    compacted: set[str] = set()
+    folder = out / "evaluations" / space
+    if not folder.exists():
+        return done, compacted
+    for f in folder.glob("*.parquet"):
+        if f.name.startswith("."):
+            continue
+        df = pd.read_parquet(f, columns=["task_id", "config_id"])
+        for tid, ids in df.groupby("task_id")["config_id"]:
+            key = task_key(str(tid))
+            done.setdefault(key, set()).update(int(i) for i in ids)
+            compacted.add(key)
+    parts = folder / "_parts"
+    if parts.exists():
+        for f in parts.glob("*.parquet"):
+            if f.name.startswith("."):
+                continue
+            key, _, cid = f.stem.rpartition("-")
+            done.setdefault(key, set()).add(int(cid))
+    return done, compacted
+
+
+def tasks_on_disk(out: Path) -> set[str]:
+    folder = out / "tasks"
+    if not folder.exists():
+        return set()
+    ids: set[str] = set()
+    for f in folder.glob("*.parquet"):
+        if not f.name.startswith("."):
+            ids.update(pd.read_parquet(f, columns=["task_id"])["task_id"].astype(str))
+    return ids
+
+
+def compact(out: str | Path) -> None:
+    """Merge a finished build's files: one tasks file, one file per space.
+
+    Crash-safe: the merged file is written atomically before the files it replaces are
+    removed (a crash in between leaves duplicates, which loading drops)."""
+    out = Path(out)
+    files = [f for f in (out / "tasks").glob("*.parquet") if not f.name.startswith(".")]
+    if len(files) > 1:
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        df = df.drop_duplicates("task_id").sort_values("task_id").reset_index(drop=True)
+        target = out / "tasks" / "tasks.parquet"
+        atomic_write_parquet(df, target)
+        for f in files:
+            if f != target:
+                f.unlink()
+    for folder in sorted(p for p in (out / "evaluations").glob("*") if p.is_dir()):
+        if (folder / "_parts").exists() and any((folder / "_parts").glob("*.parquet")):
+            continue  # unfinished: leave it to the build
+        files = [f for f in folder.glob("*.parquet") if not f.name.startswith(".")]
+        if len(files) <= 1:
+            continue
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        df = df.drop_duplicates(["task_id", "config_id"]).sort_values(["task_id", "config_id"])
+        target = folder / "evaluations.parquet"
+        atomic_write_parquet(df.reset_index(drop=True), target)
+        for f in files:
+            if f != target:
+                f.unlink()
+
+
+def count_on_disk(out: Path, space: str) -> dict[str, int]:
+    folder = out / "evaluations" / space
+    files = [f for f in folder.rglob("*.parquet") if not f.name.startswith(".")]
+    if not files:
+        return {}
+    status = pd.concat([pd.read_parquet(f, columns=["status"]) for f in files])["status"]
+    return {str(k): int(v) for k, v in status.value_counts().items()}
+
+
+def compact_task(out: Path, space: str, key: str) -> None:
+    folder = out / "evaluations" / space
+    part_files = sorted((folder / "_parts").glob(f"{key}-*.parquet"))
+    target = folder / f"{key}.parquet"
+    frames = [pd.read_parquet(f) for f in part_files]
+    if target.exists():
+        frames.insert(0, pd.read_parquet(target))
+    if not frames:
+        return
+    df = pd.concat(frames, ignore_index=True).drop_duplicates(["config_id"], keep="first")
+    df = df.sort_values("config_id").reset_index(drop=True)
+    atomic_write_parquet(df, target)
+    for f in part_files:
+        f.unlink(missing_ok=True)
+
+
+def clean_tmp(out: Path) -> None:
+    for f in out.rglob(".tmp-*"):
+        try:
+            f.unlink()
+        except OSError:
+            pass

