@@ -14,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the 'islp' suite reads ISLP's data files only; its own dependencies are not needed
+	$(PY) -m pip install --quiet --no-deps 'ISLP==0.6.0'
 	touch $@
 
 install: $(VENV)/.installed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -177,3 +177,15 @@ def extract(
 
 
 __all__ = ["extract", "list_features", "DEFAULT_MAX_ROWS", "LANDMARK_ROWS", "UNDEFINED"]
+
+
+def task_of(metafeatures: Mapping[str, float]) -> str | None:
+    """The task type a meta-feature vector describes: its ``attrs["task"]`` when it came
+    from :func:`extract`, else ``"classification"`` when it counts classes, ``"regression"``
+    when it has ``NumberOfClasses`` 0, ``None`` when it does not say."""
+    attrs = getattr(metafeatures, "attrs", None) or {}
+    if attrs.get("task") in ("classification", "regression"):
+        return str(attrs["task"])
+    if "NumberOfClasses" not in metafeatures:
+        return None
+    return "classification" if float(metafeatures["NumberOfClasses"]) > 0 else "regression"

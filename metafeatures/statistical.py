@@ -66,10 +66,10 @@ def _names(specs: list[FeatureSpec]) -> list[str]:
 def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
     """NaN-aware per-column count, mean, sd (ddof=1), skewness, excess kurtosis,
     quartiles and outlier/zero counts, computed by blocks of columns."""
-    from ._prepare import BLOCK
+    from ._numeric import BLOCK
 
     d = num.shape[1]
-    keys = ("count", "mean", "m2", "m3", "m4", "q1", "q3", "beyond", "zeros")
+    keys = ("count", "mean", "m2", "m2n", "m3", "m4", "q1", "q3", "beyond", "zeros")
     out = {k: np.empty(d) for k in keys}
     for s in range(0, d, BLOCK):
         b = num[:, s : s + BLOCK]
@@ -90,11 +90,18 @@ def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 q1, q3 = np.nanpercentile(b, [25, 75], axis=0)
+        # moments of the deviations scaled by their largest magnitude: skewness and
+        # kurtosis are then exactly scale-free, and tiny values do not underflow
+        with np.errstate(invalid="ignore"):
+            scale = np.nanmax(np.abs(c), axis=0, initial=0.0)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        c = c / scale
         c2 = c * c
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["m2"][sl] = c2.sum(axis=0) / cnt
-            out["m3"][sl] = (c2 * c).sum(axis=0) / cnt
-            out["m4"][sl] = (c2 * c2).sum(axis=0) / cnt
+            out["m2"][sl] = c2.sum(axis=0) / cnt * scale**2
+            out["m3"][sl] = (c2 * c).sum(axis=0) / cnt  # in units of scale**3
+            out["m4"][sl] = (c2 * c2).sum(axis=0) / cnt  # in units of scale**4
+            out["m2n"][sl] = c2.sum(axis=0) / cnt
         iqr = q3 - q1
         with np.errstate(invalid="ignore"):
             out["beyond"][sl] = ((b < q1 - 1.5 * iqr) | (b > q3 + 1.5 * iqr)).sum(axis=0)
@@ -106,8 +113,9 @@ def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
         # a column is constant when its spread is at rounding level of its mean
         const = (m2 <= (1e-12 * np.abs(mean)) ** 2) | (m2 == 0) | (cnt < 2) | ~np.isfinite(m2)
         out["const"] = const
-        out["skew"] = np.where(const, np.nan, out["m3"] / m2**1.5)
-        out["kurt"] = np.where(const, np.nan, out["m4"] / m2**2 - 3.0)
+        m2n = out["m2n"]
+        out["skew"] = np.where(const, np.nan, out["m3"] / m2n**1.5)
+        out["kurt"] = np.where(const, np.nan, out["m4"] / m2n**2 - 3.0)
     return out
 
 
@@ -145,7 +153,7 @@ def compute(p: Prepared) -> dict[str, float]:
 
     # correlations, covariances, PCA, canonical correlation: imputed centered columns,
     # constant columns dropped; one Gram matrix (BLAS), no copy of the data
-    from ._prepare import centered_gram
+    from ._numeric import centered_gram
 
     keep = ~mom["const"]
     xi = p.num_imputed[:, keep] if not keep.all() else p.num_imputed

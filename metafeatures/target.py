@@ -63,7 +63,7 @@ def compute(p: Prepared) -> dict[str, float]:
     xi = p.num_imputed
     if xi.shape[1] and not mom["const"][0]:
         yc = y - y.mean()
-        from ._prepare import BLOCK
+        from ._numeric import BLOCK
 
         mu = p.num_imputed_mean
         ss = np.concatenate([((xi[:, s : s + BLOCK] - mu[s : s + BLOCK]) ** 2).sum(axis=0)

@@ -16,7 +16,7 @@ MF_NAMES = ["NumberOfInstances", "ClassEntropy", "stat.cor_abs.mean", "landmark.
 def synthetic_family(n_tasks: int, n_configs: int, seed: int):
     """Tasks over the XGBoost space whose optimum moves with two meta-features."""
     from warmstart import MetaDataset, spaces
-    from warmstart._common import encode_configs
+    from warmstart.surrogate import encode_configs
 
     rng = np.random.default_rng(seed)
     sp = spaces.get_search_space(SPACE)

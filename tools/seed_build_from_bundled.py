@@ -25,7 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from warmstart import MetaDataset, spaces  # noqa: E402
 from warmstart.build import evaluated_data, task_levels  # noqa: E402
-from warmstart.evaluate import PRIMARY_METRIC, cross_validate, task_seed  # noqa: E402
+from warmstart.protocol import PRIMARY_METRIC, cross_validate, task_seed  # noqa: E402
 from warmstart.store import atomic_write_parquet  # noqa: E402
 from warmstart.tasks import load_task, suite_specs  # noqa: E402
 

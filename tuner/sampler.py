@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -39,25 +38,33 @@ import optuna
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
 )
 from optuna.samplers import BaseSampler
-from optuna.study import Study, StudyDirection
+from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from metafeatures import task_of
 from warmstart import spaces as spaces_mod
 from warmstart.history import (
     ATTR_METAFEATURES,
     studies_to_metadataset,
     study_attributes,
 )
+from warmstart.kb_io import bundled_spaces, space_of
+from warmstart.scores import copula
+from warmstart.threads import one_blas_thread
+
+from .gp import candidate_units, expected_improvement, residual_gp
+from .mapping import best_matching_space, covers, into, observations, plain_value, units_of
 
 logger = logging.getLogger(__name__)
 
 _ATTR_WS = "learn2tune:warm_start_index"
 _ATTR_SPACE = "learn2tune:resolved_space"
-_ATTR_PROPOSER = "learn2tune:proposed_by"
+#: trial system attribute: which phase proposed the trial ("warm_start", "surrogate",
+#: "base_sampler")
+ATTR_PROPOSED_BY = "learn2tune:proposed_by"
+_ATTR_PROPOSER = ATTR_PROPOSED_BY
 _DEFAULT_WARM_START = 10
 
 
@@ -65,25 +72,6 @@ def _study_key(study: Study) -> tuple:
     """A key for per-study caches: the storage object, the study id and its name (an id
     alone can be reused by a new storage object once the old one is gone)."""
     return (id(study._storage), study._study_id, study.study_name)
-
-
-def _covers(known: BaseDistribution, user: BaseDistribution) -> bool:
-    """Whether values of ``user`` are valid values of ``known`` (a sound mapping)."""
-    if isinstance(known, CategoricalDistribution):
-        return isinstance(user, CategoricalDistribution) and all(c in known.choices for c in user.choices)
-    if isinstance(known, IntDistribution):
-        return isinstance(user, IntDistribution) and known.low <= user.low and user.high <= known.high
-    if isinstance(known, FloatDistribution):
-        return isinstance(user, FloatDistribution) and known.low <= user.low and user.high <= known.high
-    return False
-
-
-def _into(dist: BaseDistribution, value: Any) -> Any:
-    """``value`` made a valid, plain-Python value of ``dist`` (clipped, stepped)."""
-    if isinstance(dist, CategoricalDistribution):
-        return value if value in dist.choices else dist.choices[0]
-    v = spaces_mod.clip(dist, value)
-    return int(v) if isinstance(dist, IntDistribution) else float(v)
 
 
 class MetaSampler(BaseSampler):
@@ -116,6 +104,15 @@ class MetaSampler(BaseSampler):
     constraints_func : callable, optional
         Passed to the default base sampler; the meta-learned proposals ignore it (a
         warning says so).
+    adapt_steps : int, optional
+        Inner gradient steps of the MAML surrogate's adaptation to the study's trials
+        (default: as meta-trained; ``0`` keeps the meta-trained network, an ablation).
+    residual_gp : bool, default=True
+        Model the study's trials with a GP on the meta-learned surrogate's residuals;
+        ``False`` uses the surrogate's own mean and spread (an ablation).
+    surrogate_phase : bool, default=True
+        ``False`` hands every trial after the warm start to the base sampler (an ablation:
+        the warm start alone).
     """
 
     def __init__(
@@ -132,6 +129,9 @@ class MetaSampler(BaseSampler):
         seed: int | None = None,
         n_candidates: int = 1000,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        adapt_steps: int | None = None,
+        residual_gp: bool = True,
+        surrogate_phase: bool = True,
     ) -> None:
         if (X is None) != (y is None):
             raise ValueError("pass both X and y (or neither, and metafeatures=...)")
@@ -150,9 +150,7 @@ class MetaSampler(BaseSampler):
                 warnings.simplefilter("ignore")
                 metafeatures = mf_mod.extract(X, y)
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
-        self._task_type = None
-        if self._metafeatures is not None and "NumberOfClasses" in self._metafeatures:
-            self._task_type = "classification" if self._metafeatures["NumberOfClasses"] > 0 else "regression"
+        self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
         self._space_arg = space
         self._knowledge_arg = knowledge
         self._n_warm_start = _DEFAULT_WARM_START if n_warm_start is None else n_warm_start
@@ -177,10 +175,11 @@ class MetaSampler(BaseSampler):
         # per study: the first trial number known to be past the warm start (slots only
         # grow with trial numbers, so later trials need not read the study's trials again)
         self._warm_start_over: dict[tuple, int] = {}
-        # ablation switches (used by ``learn2tune bench``; not part of the public API)
-        self._adapt_steps: int | None = None  # 0: no MAML adaptation
-        self._residual_gp = True  # False: EI on the surrogate's own mean and spread
-        self._surrogate_phase = True  # False: the base sampler after the warm start
+        if adapt_steps is not None and (not isinstance(adapt_steps, int) or adapt_steps < 0):
+            raise ValueError(f"adapt_steps must be None or an int >= 0, got {adapt_steps!r}")
+        self._adapt_steps = adapt_steps
+        self._residual_gp = bool(residual_gp)
+        self._surrogate_phase = bool(surrogate_phase)
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
@@ -193,6 +192,11 @@ class MetaSampler(BaseSampler):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+
+    @property
+    def metafeatures(self) -> dict[str, float] | None:
+        """The meta-features of the dataset being tuned (``None`` if none were given)."""
+        return None if self._metafeatures is None else dict(self._metafeatures)
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -207,11 +211,8 @@ class MetaSampler(BaseSampler):
         if self._knowledge_arg is not None and not isinstance(self._knowledge_arg, (str, Path)):
             return [self._knowledge_arg.space_name]
         if isinstance(self._knowledge_arg, (str, Path)):
-            return [json.loads((Path(self._knowledge_arg) / "kb.json").read_text())["space"]]
-        from importlib import resources
-
-        root = Path(str(resources.files("warmstart").joinpath("data/kb")))
-        return [n for n in spaces_mod.list_spaces(self._task_type) if (root / n / "kb.json").exists()]
+            return [space_of(self._knowledge_arg)]
+        return bundled_spaces(self._task_type)
 
     def _kb(self, space: str) -> Any:
         with self._lock:
@@ -266,18 +267,10 @@ class MetaSampler(BaseSampler):
         candidates = self._candidate_spaces()
         if not candidates:
             return None
-        best, best_score = None, 0.0
-        for sname in candidates:
-            sp = spaces_mod.get_search_space(sname)
-            score = 0.0
-            items = dict(params or seen or {})
-            if name is not None and dist is not None:
-                items[name] = dist
-            for pname, pdist in items.items():
-                if pname in sp.distributions and _covers(sp.distributions[pname], pdist):
-                    score += 1.0 + (0.5 if sp.distributions[pname] == pdist else 0.0)
-            if score > best_score:
-                best, best_score = sname, score
+        items = dict(params or seen or {})
+        if name is not None and dist is not None:
+            items[name] = dist
+        best = best_matching_space(candidates, items)
         if best is not None and params:
             study._storage.set_study_system_attr(study._study_id, _ATTR_SPACE, best)
             self._resolved[key] = best
@@ -287,7 +280,7 @@ class MetaSampler(BaseSampler):
         if space is None:
             return False
         sp = spaces_mod.get_search_space(space)
-        return name in sp.distributions and _covers(sp.distributions[name], dist)
+        return name in sp.distributions and covers(sp.distributions[name], dist)
 
     # ------------------------------------------------------------------ Optuna API
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -367,7 +360,7 @@ class MetaSampler(BaseSampler):
             config = self._warm_config(study, trial, space)
             if config is not None and param_name in config:
                 study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
-                return _into(param_distribution, config[param_name])
+                return into(param_distribution, config[param_name])
         return self._base.sample_independent(study, trial, param_name, param_distribution)
 
     def sample_relative(self, study: Study, trial: FrozenTrial,
@@ -384,7 +377,7 @@ class MetaSampler(BaseSampler):
         config = self._warm_config(study, trial, space)
         if config is not None:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
-            out.update({n: _into(d, config[n]) for n, d in known.items() if n in config})
+            out.update({n: into(d, config[n]) for n, d in known.items() if n in config})
             return out
         out.update(self._propose(study, trial, space, known))
         return out
@@ -402,28 +395,10 @@ class MetaSampler(BaseSampler):
                 pass
 
     # ------------------------------------------------------------------ proposals
-    def _observations(self, study: Study, names: list[str]) -> tuple[list[dict], np.ndarray, list[dict]]:
-        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
-        configs, scores, running = [], [], []
-        for t in study._get_trials(deepcopy=False, use_cache=False):
-            if not all(n in t.params for n in names):
-                continue
-            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
-                configs.append({n: t.params[n] for n in names})
-                scores.append(sign * t.value)
-            elif t.state == TrialState.PRUNED and t.intermediate_values:
-                last = t.intermediate_values[max(t.intermediate_values)]
-                if math.isfinite(last):
-                    configs.append({n: t.params[n] for n in names})
-                    scores.append(sign * last)
-            elif t.state == TrialState.RUNNING:
-                running.append({n: t.params[n] for n in names})
-        return configs, np.asarray(scores, dtype=np.float64), running
-
     def _propose(self, study: Study, trial: FrozenTrial, space: str,
                  search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         # small matrices: one BLAS thread (spinning OpenBLAS threads cost more than they add)
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             return self._propose_one_thread(study, trial, space, search_space)
 
     def _propose_one_thread(self, study: Study, trial: FrozenTrial, space: str,
@@ -431,204 +406,41 @@ class MetaSampler(BaseSampler):
         kb = self._kb(space)
         sp = spaces_mod.get_search_space(space)
         names = sorted(search_space)
-        configs, scores, running = self._observations(study, names)
+        configs, scores, running = observations(study, names)
         if len(scores) < 2 or not self._surrogate_phase:
             return self._base.sample_relative(study, trial, search_space)
         defaults = sp.defaults()
         full = [{**defaults, **c} for c in configs]
-        surrogate = kb.adapt(self._metafeatures or _neutral_metafeatures(kb), full, scores,
+        surrogate = kb.adapt(self._metafeatures or kb.neutral_metafeatures(), full, scores,
                              steps=self._adapt_steps)
         with self._lock:
             coin = self._rng.rand()
-            units = self._candidate_units(search_space, names, configs, scores)
+            units = candidate_units(self._rng, self._n_candidates, search_space, names, configs, scores)
         if coin > surrogate.prior_weight:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
         values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j], exact=False)
                   for j, n in enumerate(names)}
-        from warmstart._common import copula
-
         # The meta-learned surrogate is the prior mean; a GP on its residuals at the
         # study's own trials learns what is particular to this task, and its posterior
         # (mean and spread) drives expected improvement.
         target = copula(scores)
         prior_obs = surrogate.predict_observed()
-        prior_cand, prior_std = surrogate.predict(_encode_for(sp, search_space, values, defaults, len(units)))
+        columns = {n: ([search_space[n].choices[int(i)] for i in v]
+                       if isinstance(search_space[n], CategoricalDistribution) else v)
+                   for n, v in values.items()}
+        prior_cand, prior_std = surrogate.predict(columns)
         if self._residual_gp:
-            obs_units = _units_of(search_space, names, configs)
-            mean, std = _residual_gp(obs_units, target - prior_obs, units, search_space, names)
+            obs_units = units_of(search_space, names, configs)
+            mean, std = residual_gp(obs_units, target - prior_obs, units, search_space, names)
             mean = mean + prior_cand
         else:  # ablation: the surrogate's own mean and ensemble spread
             mean, std = prior_cand, prior_std
-        ei = _expected_improvement(mean, std, float(np.max(target)))
+        ei = expected_improvement(mean, std, float(np.max(target)))
         taken = {tuple(c[n] for n in names) for c in configs + running}
         for i in np.argsort(-ei)[:64]:
-            choice = {n: _plain_value(search_space[n], values[n][i]) for n in names}
+            choice = {n: plain_value(search_space[n], values[n][i]) for n in names}
             if tuple(choice[n] for n in names) not in taken:
                 break
         study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
         return choice
-
-    def _candidate_units(self, search_space: dict[str, BaseDistribution], names: list[str],
-                         configs: list[dict], scores: np.ndarray) -> np.ndarray:
-        """Candidates in the unit cube of the study's own distributions: uniform points and
-        Gaussian perturbations of the best trials (categoricals kept or redrawn)."""
-        n = self._n_candidates
-        d = len(names)
-        n_local = n // 3
-        units = self._rng.rand(n, d)
-        top = np.argsort(-scores)[: min(5, len(scores))]
-        base = np.array([[spaces_mod.to_unit(search_space[nm], configs[int(t)][nm]) for nm in names]
-                         for t in top])
-        local = base[np.arange(n_local) % len(top)]
-        for j, nm in enumerate(names):
-            if isinstance(search_space[nm], CategoricalDistribution):
-                redraw = self._rng.rand(n_local) < 0.2
-                local[redraw, j] = units[:n_local][redraw, j]
-            else:
-                local[:, j] = np.clip(local[:, j] + self._rng.normal(scale=0.08, size=n_local), 0.0, 1.0)
-        units[:n_local] = local
-        return units
-
-
-_BLAS_CONTROLLER: list = []
-
-
-def _blas_controller() -> Any:
-    """One ``threadpoolctl.ThreadpoolController`` per process (inspecting the loaded
-    libraries costs milliseconds; limiting through a controller does not)."""
-    if not _BLAS_CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER.append(ThreadpoolController())
-    return _BLAS_CONTROLLER[0]
-
-
-def _units_of(search_space: dict[str, BaseDistribution], names: list[str], configs: list[dict]) -> np.ndarray:
-    """Unit-cube coordinates of ``configs`` (columns in ``names`` order; a categorical
-    value sits at its bin's centre, as :func:`warmstart.spaces.to_unit`)."""
-    cols = []
-    for n in names:
-        d = search_space[n]
-        if isinstance(d, CategoricalDistribution):
-            cols.append((np.array([d.choices.index(c[n]) for c in configs]) + 0.5) / len(d.choices))
-        else:
-            cols.append(spaces_mod.to_unit_array(d, np.array([c[n] for c in configs], dtype=np.float64)))
-    return np.column_stack(cols)
-
-
-def _plain_value(dist: BaseDistribution, v: Any) -> Any:
-    if isinstance(dist, CategoricalDistribution):
-        return dist.choices[int(v)]
-    return int(v) if isinstance(dist, IntDistribution) else float(v)
-
-
-def _encode_for(sp: Any, search_space: dict[str, BaseDistribution], values: dict[str, np.ndarray],
-                defaults: dict[str, Any], n: int) -> np.ndarray:
-    """Candidates encoded as the knowledge base's space expects (its unit coordinates;
-    parameters the study does not tune keep the estimator's defaults)."""
-    cols = []
-    for p in sp.params:
-        kd = sp.distributions[p]
-        if isinstance(kd, CategoricalDistribution):
-            if p in values:
-                chosen = [search_space[p].choices[int(i)] for i in values[p]]
-                idx = np.array([kd.choices.index(c) for c in chosen])
-            else:
-                idx = np.full(n, kd.choices.index(defaults[p]))
-            cols.append(np.eye(len(kd.choices))[idx])
-        elif p in values:
-            cols.append(spaces_mod.to_unit_array(kd, values[p])[:, None])
-        else:
-            cols.append(np.full((n, 1), spaces_mod.to_unit(kd, defaults[p])))
-    return np.hstack(cols)
-
-
-def _gp_features(units: np.ndarray, search_space: dict[str, BaseDistribution], names: list[str]) -> np.ndarray:
-    """Unit coordinates for the kernel; a categorical becomes one-hot (scaled so two
-    different choices are as far apart as the ends of a numeric range)."""
-    cols = []
-    for j, n in enumerate(names):
-        d = search_space[n]
-        if isinstance(d, CategoricalDistribution):
-            k = len(d.choices)
-            idx = np.clip(np.floor(units[:, j] * k), 0, k - 1).astype(int)
-            cols.append(np.eye(k)[idx] / np.sqrt(2.0))
-        else:
-            cols.append(units[:, j:j + 1])
-    return np.hstack(cols)
-
-
-def _residual_gp(x_obs: np.ndarray, r: np.ndarray, x_cand: np.ndarray,
-                 search_space: dict[str, BaseDistribution], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and standard deviation at ``x_cand`` of a zero-mean GP (Matern 5/2)
-    fitted to residuals ``r`` at ``x_obs`` (unit cube). Length scale and noise are chosen
-    by marginal likelihood over a small grid; the signal variance is the residuals'
-    mean square (a good prior leaves small residuals, hence a confident GP)."""
-    from scipy.linalg import solve_triangular
-
-    a = _gp_features(x_obs, search_space, names)
-    b = _gp_features(x_cand, search_space, names)
-    n, d = a.shape
-    s2 = max(float(np.mean(r**2)), 0.05)
-    # hyperparameters by marginal likelihood on at most 64 observations (a fixed,
-    # evenly spread subset: cheap at hundreds of trials), the posterior on all of them
-    sub = np.linspace(0, n - 1, min(n, 64)).round().astype(int)
-    d_sub = _distances(a[sub], a[sub])
-    best = None
-    for ls in (0.15, 0.3, 0.6, 1.2):
-        ls_d = ls * np.sqrt(d / 2.0)
-        k_sub = s2 * _matern52(d_sub / ls_d)
-        for noise in (1e-3, 0.05, 0.3):
-            try:
-                chol = np.linalg.cholesky(k_sub + (noise * s2 + 1e-9) * np.eye(len(sub)))
-            except np.linalg.LinAlgError:
-                continue
-            w = solve_triangular(chol, r[sub], lower=True, check_finite=False)
-            lml = -0.5 * float(w @ w) - float(np.log(np.diag(chol)).sum())
-            if best is None or lml > best[0]:
-                best = (lml, ls_d, noise)
-    chol = None
-    if best is not None:
-        _, ls_d, noise = best
-        try:
-            k_aa = s2 * _matern52(_distances(a, a) / ls_d)
-            chol = np.linalg.cholesky(k_aa + (noise * s2 + 1e-9) * np.eye(n))
-        except np.linalg.LinAlgError:
-            chol = None
-    if chol is None:  # numerically hopeless: the prior alone, with the residual spread
-        return np.zeros(len(b)), np.full(len(b), np.sqrt(s2))
-    w = solve_triangular(chol, r, lower=True, check_finite=False)
-    k_ba = s2 * _matern52(_distances(b, a) / ls_d)
-    v = solve_triangular(chol, k_ba.T, lower=True, check_finite=False)  # (n, candidates)
-    mean = v.T @ w  # = k_ba K^-1 r
-    var = np.maximum(s2 - (v**2).sum(axis=0), 1e-12)
-    return mean, np.sqrt(var)
-
-
-def _distances(b: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of ``b`` and ``a`` (one matrix product)."""
-    sq = (b**2).sum(1)[:, None] + (a**2).sum(1)[None, :] - 2.0 * (b @ a.T)
-    return np.sqrt(np.maximum(sq, 0.0))
-
-
-def _matern52(t: np.ndarray) -> np.ndarray:
-    s5 = np.sqrt(5.0) * t
-    return (1.0 + s5 + 5.0 / 3.0 * t**2) * np.exp(-s5)
-
-
-def _expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    from scipy.stats import norm
-
-    std = np.maximum(std, 1e-9)
-    z = (mean - best) / std
-    return (mean - best) * norm.cdf(z) + std * norm.pdf(z)
-
-
-def _neutral_metafeatures(kb: Any) -> dict[str, float]:
-    """Median training task (for adaptation without the dataset's meta-features)."""
-    med = np.median(kb.task_matrix, axis=0)
-    # invert the quantile scaling approximately: the grid value at the median quantile
-    grid = kb.scaler.grid
-    idx = np.clip((med * (grid.shape[0] - 1)).round().astype(int), 0, grid.shape[0] - 1)
-    return {n: float(grid[i, j]) for j, (n, i) in enumerate(zip(kb.feature_names, idx))}

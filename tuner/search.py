@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -29,87 +30,19 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, indexable, validate_data
+from sklearn.utils.validation import indexable, validate_data
 
 from warmstart import spaces as spaces_mod
 
+from .delegation import BestEstimatorDelegation
+from .estimators import builtin_space, tuned_model
+from .results import ATTR_CV, cv_results, search_trials
+
 logger = logging.getLogger(__name__)
 
-_ATTR_SPLITS = "learn2tune:cv"  # per-trial fold scores and times
 
 
-# ----------------------------------------------------------------- built-in spaces
-def _space_for_model(model: Any) -> str | None:
-    """The built-in space name for an estimator's type, if there is one."""
-    name = type(model).__name__
-    module = type(model).__module__
-    if module.startswith("xgboost"):
-        return {"XGBClassifier": "xgboost-classifier", "XGBRegressor": "xgboost-regressor"}.get(name)
-    if not module.startswith("sklearn."):
-        return None
-    return {
-        "RandomForestClassifier": "random-forest-classifier",
-        "RandomForestRegressor": "random-forest-regressor",
-        "HistGradientBoostingClassifier": "hist-gradient-boosting-classifier",
-        "HistGradientBoostingRegressor": "hist-gradient-boosting-regressor",
-        "SVC": "svc",
-        "SVR": "svr",
-        "LogisticRegression": "logistic-regression",
-        "Ridge": "ridge",
-    }.get(name)
-
-
-def _tuned_model(estimator: Any) -> tuple[Any, str]:
-    """The model a search tunes by default and its parameter prefix: the last step of a
-    ``Pipeline`` (``"step__"``), the ``regressor`` of a ``TransformedTargetRegressor``
-    (``"regressor__"``), recursively."""
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.pipeline import Pipeline
-
-    prefix = ""
-    model = estimator
-    while True:
-        if isinstance(model, Pipeline):
-            name, model = model.steps[-1]
-            prefix += f"{name}__"
-        elif isinstance(model, TransformedTargetRegressor) and model.regressor is not None:
-            prefix += "regressor__"
-            model = model.regressor
-        else:
-            return model, prefix
-
-
-def builtin_space(estimator: Any) -> tuple[str, str]:
-    """``(space name, parameter prefix)`` for ``estimator`` or a ``Pipeline`` whose last
-    step has a built-in space (prefix ``"step__"``). Raises ``ValueError`` otherwise."""
-    model, prefix = _tuned_model(estimator)
-    space = _space_for_model(model)
-    if space is None:
-        known = ", ".join(sorted({"XGBClassifier", "XGBRegressor", "RandomForestClassifier",
-                                  "RandomForestRegressor", "HistGradientBoostingClassifier",
-                                  "HistGradientBoostingRegressor", "SVC", "SVR",
-                                  "LogisticRegression", "Ridge"}))
-        raise ValueError(
-            f"estimator {type(model).__name__} has no built-in search space (built-in: "
-            f"{known}, or a Pipeline ending in one); pass param_distributions={{name: "
-            f"optuna.distributions...}}."
-        )
-    return space, prefix
-
-
-def _estimator_has(attr: str) -> Callable[[Any], bool]:
-    def check(self: Any) -> bool:
-        if hasattr(self, "best_estimator_"):
-            getattr(self.best_estimator_, attr)  # raises AttributeError with its message
-            return True
-        getattr(self.estimator, attr)
-        return True
-
-    return check
-
-
-class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
+class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
     """Cross-validated hyperparameter search warm-started from meta-knowledge.
 
     Parameters
@@ -281,7 +214,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"param_distributions names {unknown} that {type(self.estimator).__name__} does "
                 f"not have; valid parameters: {sorted(valid)}"
             )
-        _, prefix = _tuned_model(self.estimator)
+        _, prefix = tuned_model(self.estimator)
         to_est: dict[str, str] = {}
         out: dict[str, BaseDistribution] = {}
         for k, v in dists.items():
@@ -314,7 +247,10 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(splits)
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
         self.multimetric_ = False
-        self.metafeatures_ = self._metafeatures(X, y)
+        sampler = getattr(self.study, "sampler", None)
+        given = getattr(sampler, "metafeatures", None) if self.study is not None else None
+        # a study driven by a MetaSampler already holds the dataset's meta-features
+        self.metafeatures_ = pd.Series(given) if given is not None else self._metafeatures(X, y)
         self._first_error: str | None = None
         level = optuna.logging.get_verbosity()
         if self.verbose < 2:  # failed configurations get our own warning
@@ -344,10 +280,10 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                   splits: list, fit_params: dict) -> None:
 
         def objective(trial: optuna.Trial) -> float:
-            params = {name: _suggest(trial, name, d) for name, d in dists.items()}
+            params = {name: suggest(trial, name, d) for name, d in dists.items()}
             est = clone(self.estimator).set_params(**{to_est[k]: v for k, v in params.items()})
             res = self._cross_validate(est, X, y, splits, fit_params)
-            trial.set_user_attr(_ATTR_SPLITS, {
+            trial.set_user_attr(ATTR_CV, {
                 "params": {to_est[k]: v for k, v in params.items()},
                 **{k: [None if not np.isfinite(s) else float(s) for s in v] for k, v in res.items()},
             })
@@ -393,10 +329,9 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         if space is None or self.knowledge is False:
             return None
         if self.knowledge is None:
-            from importlib import resources
+            from warmstart.kb_io import bundled_spaces
 
-            root = resources.files("warmstart").joinpath("data/kb")
-            return space if root.joinpath(space, "kb.json").is_file() else None
+            return space if space in bundled_spaces() else None
         return space
 
     def _new_study(self, space: str | None = None) -> optuna.Study:
@@ -460,44 +395,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "no configuration was evaluated (timeout too short, or the study holds no "
                 "trials of this search); increase n_trials or timeout."
             )
-        recs = [t.user_attrs[_ATTR_SPLITS] for t in trials]
-        n_splits = len(recs[-1]["test_score"])
-
-        def arr(key: str) -> np.ndarray:
-            out = np.full((len(recs), n_splits), np.nan)
-            for i, r in enumerate(recs):
-                vals = [np.nan if v is None else v for v in r.get(key, [])][:n_splits]
-                out[i, :len(vals)] = vals
-            return out
-
-        test, fit_t, score_t = arr("test_score"), arr("fit_time"), arr("score_time")
-        results: dict[str, Any] = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=RuntimeWarning)  # all-nan rows stay nan
-            for key, a in (("fit_time", fit_t), ("score_time", score_t)):
-                results[f"mean_{key}"] = np.nanmean(a, axis=1)
-                results[f"std_{key}"] = np.nanstd(a, axis=1)
-        params = [dict(r["params"]) for r in recs]
-        names = sorted({k for p in params for k in p})
-        for name in names:
-            col = np.ma.MaskedArray(np.empty(len(params), dtype=object), mask=True)
-            for i, p in enumerate(params):
-                if name in p:
-                    col[i] = p[name]
-            results[f"param_{name}"] = col
-        results["params"] = params
-        for i in range(n_splits):
-            results[f"split{i}_test_score"] = test[:, i]
-        results["mean_test_score"] = test.mean(axis=1)
-        results["std_test_score"] = test.std(axis=1)
-        results["rank_test_score"] = _rank(results["mean_test_score"])
-        if self.return_train_score:
-            train = arr("train_score")
-            for i in range(n_splits):
-                results[f"split{i}_train_score"] = train[:, i]
-            results["mean_train_score"] = train.mean(axis=1)
-            results["std_train_score"] = train.std(axis=1)
-        results["trial_number"] = np.array([t.number for t in trials])
+        results = cv_results(trials, return_train_score=self.return_train_score)
+        params = results["params"]
         self.cv_results_ = results
         self.n_trials_ = len(params)
         finite = np.isfinite(results["mean_test_score"])
@@ -517,85 +416,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_score_ = float(results["mean_test_score"][self.best_index_])
         self.best_params_ = dict(params[self.best_index_])
 
-    # ------------------------------------------------------------------ delegation
-    def _check_refit(self, method: str) -> None:
-        if not self.refit:
-            raise AttributeError(
-                f"This MetaSearchCV was fitted with refit=False; {method} is available only "
-                "after refitting on the best parameters. Refit an estimator with "
-                "estimator.set_params(**search.best_params_).fit(X, y)."
-            )
-        check_is_fitted(self)
 
-    @property
-    def classes_(self) -> np.ndarray:
-        """Class labels (classifiers)."""
-        if hasattr(self, "best_estimator_") and hasattr(self.best_estimator_, "classes_"):
-            return self.best_estimator_.classes_
-        if hasattr(self, "_classes"):
-            return self._classes
-        raise AttributeError(f"{type(self).__name__} has no classes_ (not fitted, or not a classifier)")
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "cv_results_")
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """The search's scorer applied to ``best_estimator_`` on ``X, y``."""
-        self._check_refit("score")
-        return float(self.scorer_(self.best_estimator_, X, y))
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X: Any) -> np.ndarray:
-        """``best_estimator_.predict(X)``."""
-        self._check_refit("predict")
-        return self.best_estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """``best_estimator_.predict_proba(X)``."""
-        self._check_refit("predict_proba")
-        return self.best_estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """``best_estimator_.predict_log_proba(X)``."""
-        self._check_refit("predict_log_proba")
-        return self.best_estimator_.predict_log_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X: Any) -> np.ndarray:
-        """``best_estimator_.decision_function(X)``."""
-        self._check_refit("decision_function")
-        return self.best_estimator_.decision_function(X)
-
-    @available_if(_estimator_has("transform"))
-    def transform(self, X: Any) -> Any:
-        """``best_estimator_.transform(X)``."""
-        self._check_refit("transform")
-        return self.best_estimator_.transform(X)
-
-    @available_if(_estimator_has("inverse_transform"))
-    def inverse_transform(self, X: Any) -> Any:
-        """``best_estimator_.inverse_transform(X)``."""
-        self._check_refit("inverse_transform")
-        return self.best_estimator_.inverse_transform(X)
-
-    @available_if(_estimator_has("score_samples"))
-    def score_samples(self, X: Any) -> np.ndarray:
-        """``best_estimator_.score_samples(X)``."""
-        self._check_refit("score_samples")
-        return self.best_estimator_.score_samples(X)
-
-
-def search_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """The finished trials of ``study`` that a MetaSearchCV evaluated (their fold scores,
-    times and estimator parameters are in the user attribute ``learn2tune:cv``)."""
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-            and _ATTR_SPLITS in t.user_attrs]
-
-
-def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
     """``trial.suggest_*`` for an Optuna distribution."""
     if isinstance(dist, FloatDistribution):
         return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
@@ -606,13 +428,4 @@ def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
     raise ValueError(f"parameter {name!r}: unsupported distribution {dist!r}")
 
 
-def _rank(mean: np.ndarray) -> np.ndarray:
-    """scikit-learn's ``rank_test_score``: 1 is best, ties share the lowest rank, failed
-    (nan) configurations rank last."""
-    from scipy.stats import rankdata
-
-    filled = np.where(np.isfinite(mean), mean, -np.inf)
-    return rankdata(-filled, method="min").astype(np.int32)
-
-
-__all__ = ["MetaSearchCV", "builtin_space"]
+__all__ = ["MetaSearchCV", "builtin_space", "search_trials", "suggest"]

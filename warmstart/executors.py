@@ -8,7 +8,6 @@ overruns the hard timeout is killed and replaced; Dask workers get the same envi
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
-from .evaluate import cross_validate, prepare_task_data, task_seed
+from .protocol import cross_validate, prepare_task_data, task_seed
 from .tasks import load_task
+from .threads import ONE_THREAD_ENV, one_thread_env
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,6 @@ def run_job(job: Job) -> dict[str, Any]:
     return rec
 
 
-_ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _worker_main(conn: Any) -> None:  # pragma: no cover - runs in a child process
@@ -94,16 +93,8 @@ class LocalExecutor:
     def _spawn(self) -> tuple[Any, Any]:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        saved = {k: os.environ.get(k) for k in _ONE_THREAD_ENV}
-        os.environ.update(_ONE_THREAD_ENV)  # a worker is one core: no BLAS/OpenMP threads
-        try:
+        with one_thread_env():  # a worker is one core: no BLAS/OpenMP threads
             proc.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         child.close()
         return proc, parent
 
@@ -203,7 +194,7 @@ class DaskExecutor:
         else:
             cluster = LocalCluster(
                 n_workers=self.local_workers or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None, env=dict(_ONE_THREAD_ENV),
+                dashboard_address=None, env=dict(ONE_THREAD_ENV),
             )
             client = Client(cluster)
         try:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
+from .scores import copula, metric_sign
 from .store import MF_PREFIX, MetaDataset, param_columns
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge import KnowledgeBase
 
 ATTR_METAFEATURES = "learn2tune:metafeatures"
 ATTR_SPACE = "learn2tune:space"
@@ -108,8 +112,7 @@ def studies_to_metadataset(studies: Iterable[Any]) -> MetaDataset:
             }
             row.update(param_columns(sp, config))
             if metric:
-                lower_better = metric in ("log_loss", "rmse", "mae")
-                row[metric] = -row["objective"] if lower_better else row["objective"]
+                row[metric] = metric_sign(metric) * row["objective"]
             eval_rows.append(row)
             n += 1
         if n:
@@ -139,3 +142,57 @@ def import_studies(storage: str) -> MetaDataset:
     summaries = optuna.get_all_study_summaries(storage)
     studies = [optuna.load_study(study_name=s.study_name, storage=storage) for s in summaries]
     return studies_to_metadataset(studies)
+
+
+def merge_history(kb_in: KnowledgeBase, history: MetaDataset) -> KnowledgeBase:
+    """A copy that also knows the tasks of ``history`` (e.g. the user's own finished
+    studies) for similarity and warm starts. Their configurations join the grid; scores
+    a task lacks are filled by the cross-task surrogate. The MAML surrogate is shared."""
+    import copy
+
+    md = history.filter(space=kb_in.space_name)
+    if len(md.evaluations) == 0:
+        return kb_in
+    metric = kb_in.metric if kb_in.metric in md.evaluations.columns else "objective"
+    sign = metric_sign(metric)
+    kb = copy.copy(kb_in)
+    grid = {json.dumps(c, sort_keys=True): i for i, c in enumerate(kb_in.configs)}
+    configs = list(kb_in.configs)
+    new_rows, new_tasks, new_names, new_fps = [], [], [], []
+    mf = md.metafeatures()
+    for tid, sub in md.evaluations.groupby("task_id", sort=False):
+        sub = sub[(sub["status"] == "ok") & sub[metric].notna()]
+        if len(sub) < 3 or tid not in mf.index or tid in kb_in.task_ids:
+            continue
+        row: dict[int, float] = {}
+        z = copula(sign * sub[metric].to_numpy(np.float64))
+        for key, val in zip(sub["config"].astype(str), z):
+            key = json.dumps(json.loads(key), sort_keys=True)
+            if key not in grid:
+                grid[key] = len(configs)
+                configs.append(json.loads(key))
+            row[grid[key]] = val
+        new_rows.append(row)
+        new_tasks.append(tid)
+        name = md.tasks.set_index("task_id").loc[tid, "name"]
+        new_names.append(str(name))
+        new_fps.append(str(md.tasks.set_index("task_id").loc[tid, "fingerprint"]))
+    if not new_rows:
+        return kb_in
+    frame = mf.loc[new_tasks].reindex(columns=kb_in.feature_names)
+    frame = frame.fillna(0.0)
+    new_matrix = kb_in.scaler.transform(frame)
+    n_old, n_cfg = len(kb_in.task_ids), len(configs)
+    scores = np.full((n_old + len(new_rows), n_cfg), np.nan)
+    scores[:n_old, : kb_in.scores.shape[1]] = kb_in.scores
+    for r, row in enumerate(new_rows):
+        for j, val in row.items():
+            scores[n_old + r, j] = val
+    kb.configs = configs
+    kb.scores = scores
+    kb.task_matrix = np.vstack([kb_in.task_matrix, new_matrix])
+    kb.task_ids = kb_in.task_ids + new_tasks
+    kb.task_names = kb_in.task_names + new_names
+    kb.fingerprints = kb_in.fingerprints + new_fps
+    kb._fill_scores(kb_in.space)
+    return kb

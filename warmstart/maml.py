@@ -39,7 +39,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from ._common import copula, order_keeping_affine
+from .scores import copula, order_keeping_affine
+from .threads import one_torch_thread
 
 logger = logging.getLogger(__name__)
 # functional_call swaps a shared module's parameters while it runs: not thread-safe
@@ -54,20 +55,6 @@ def _k_shift(log_lr: dict, n: int) -> torch.Tensor | float:
     if K_SLOPE not in log_lr:
         return 0.0
     return log_lr[K_SLOPE] * float(np.log(max(n, 1) / 10.0))
-
-
-class _OneThread:
-    """Run torch on one intra-op thread (tiny matrices; avoids OpenMP spin-waiting when
-    the cores are busy), restoring the caller's setting afterwards."""
-
-    def __enter__(self) -> None:
-        self.saved = torch.get_num_threads()
-        if self.saved != 1:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved != 1:
-            torch.set_num_threads(self.saved)
 
 
 @dataclass
@@ -285,7 +272,7 @@ class MAMLEnsemble:
         """Adapt every member to observed inputs ``x`` and scores ``y`` (higher better).
         With no observations the meta-trained parameters are used as they are; with more
         than ``k_max`` a rank-spread subset of ``k_max`` is used."""
-        with _FUNC_LOCK, _OneThread():
+        with _FUNC_LOCK, one_torch_thread():
             return self._adapt(x, y, steps)
 
     def _adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None) -> AdaptedEnsemble:
@@ -437,30 +424,10 @@ class AdaptedEnsemble:
     def predict_members(self, x: np.ndarray) -> np.ndarray:
         """``(members, n)`` predictions on the observed scale."""
         xt = torch.as_tensor(np.asarray(x, np.float32))
-        with _OneThread(), torch.no_grad():
+        with one_torch_thread(), torch.no_grad():
             raw = _stacked_forward(self._params, xt).numpy().astype(np.float64)
         return self._a[:, None] * raw + self._b[:, None]
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         preds = self.predict_members(x)
         return preds.mean(axis=0), preds.std(axis=0)
-
-
-def train_from_scratch(
-    x: np.ndarray, y: np.ndarray, in_dim: int, cfg: MAMLConfig | None = None, steps: int = 200,
-    seed: int = 0,
-) -> MLP:
-    """The same network trained from a random init on ``(x, copula(y))`` only (baseline)."""
-    cfg = cfg or MAMLConfig()
-    torch.manual_seed(seed)
-    net = MLP(in_dim, cfg.hidden, cfg.layers)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    xs = torch.as_tensor(np.asarray(x, np.float32))
-    ys = torch.as_tensor(copula(np.asarray(y, np.float64)).astype(np.float32))
-    with _OneThread():
-        for _ in range(steps):
-            opt.zero_grad()
-            loss = ((net(xs) - ys) ** 2).mean()
-            loss.backward()
-            opt.step()
-    return net

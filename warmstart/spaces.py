@@ -366,3 +366,43 @@ def match_space(
         if dict(SPACES[name].distributions) == dict(distributions):
             return name
     return None
+
+
+#: the estimator classes each built-in space tunes: (module prefix, class name) -> space
+ESTIMATOR_SPACES: dict[tuple[str, str], str] = {
+    ("xgboost", "XGBClassifier"): "xgboost-classifier",
+    ("xgboost", "XGBRegressor"): "xgboost-regressor",
+    ("sklearn.", "RandomForestClassifier"): "random-forest-classifier",
+    ("sklearn.", "RandomForestRegressor"): "random-forest-regressor",
+    ("sklearn.", "HistGradientBoostingClassifier"): "hist-gradient-boosting-classifier",
+    ("sklearn.", "HistGradientBoostingRegressor"): "hist-gradient-boosting-regressor",
+    ("sklearn.", "SVC"): "svc",
+    ("sklearn.", "SVR"): "svr",
+    ("sklearn.", "LogisticRegression"): "logistic-regression",
+    ("sklearn.", "Ridge"): "ridge",
+}
+
+#: model names of the command line -> (classification space, regression space)
+MODELS: dict[str, tuple[str, str]] = {
+    "xgboost": ("xgboost-classifier", "xgboost-regressor"),
+    "random-forest": ("random-forest-classifier", "random-forest-regressor"),
+    "hist-gradient-boosting": ("hist-gradient-boosting-classifier", "hist-gradient-boosting-regressor"),
+    "svm": ("svc", "svr"),
+    "linear": ("logistic-regression", "ridge"),
+}
+
+
+def space_for_estimator(model: Any) -> str | None:
+    """The built-in space of an estimator's type (not of a pipeline around it), if any."""
+    cls = type(model)
+    for (module, name), space in ESTIMATOR_SPACES.items():
+        if cls.__name__ == name and cls.__module__.startswith(module):
+            return space
+    return None
+
+
+def space_for_model(model: str, task_type: str) -> str:
+    """The built-in space of a command-line model name (``xgboost``...) for a task type."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
+    return MODELS[model][0 if task_type == "classification" else 1]

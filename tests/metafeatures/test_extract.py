@@ -162,8 +162,10 @@ def test_permutation_invariance_property(data, labels, seed):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    # values far from underflow: rescaling a subnormal number changes the data itself
     data=hnp.arrays(np.float64, st.tuples(st.integers(8, 40), st.integers(1, 4)),
-                    elements=st.floats(-100, 100, allow_nan=False, width=64)),
+                    elements=st.floats(-100, 100, allow_nan=False, width=64).map(
+                        lambda v: 0.0 if abs(v) < 1e-100 else v)),
     scale=st.floats(0.01, 100.0),
 )
 def test_positive_rescaling_leaves_scale_free_features_unchanged(data, scale):

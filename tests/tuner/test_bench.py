@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tuner.bench import tuning as bt
+from tuner.bench import tuning_report as br
 from tuner.cli import main
 
 
@@ -47,7 +48,7 @@ def test_summary_headline_on_a_constructed_result():
         for t in range(1, 51):
             rows.append({"task_id": task, "method": "tpe", "seed": 0, "t": t, "regret": 1.0 / t})
             rows.append({"task_id": task, "method": "meta", "seed": 0, "t": t, "regret": 0.5 / t})
-    summ = bt.summarize(pd.DataFrame(rows), budgets=(1, 10, 20, 50))
+    summ = br.summarize(pd.DataFrame(rows), budgets=(1, 10, 20, 50))
     h = summ["headline"]
     # meta's median reaches tpe's final 0.02 when 0.5 / t <= 0.02, i.e. t = 25
     assert h["sample_efficiency_t"] == 25
@@ -62,14 +63,14 @@ def test_summary_headline_on_a_constructed_result():
 def test_median_difference_interval_covers_the_truth_and_shrinks_with_tasks():
     rng = np.random.default_rng(1)
     b = rng.exponential(size=400)
-    lo, hi = bt._median_diff_ci(b + 0.3, b)  # a shift of 0.3 on every task
+    lo, hi = br._median_diff_ci(b + 0.3, b)  # a shift of 0.3 on every task
     assert lo == pytest.approx(0.3) and hi == pytest.approx(0.3)
     a = rng.exponential(size=400)  # same distribution: 0 is inside, the interval is narrow
-    lo, hi = bt._median_diff_ci(a, b)
+    lo, hi = br._median_diff_ci(a, b)
     assert lo < 0 < hi and hi - lo < 0.4
-    lo20, hi20 = bt._median_diff_ci(a[:20], b[:20])
+    lo20, hi20 = br._median_diff_ci(a[:20], b[:20])
     assert hi20 - lo20 > hi - lo
-    assert np.isnan(bt._median_diff_ci(np.array([1.0]), np.array([np.nan]))[0])
+    assert np.isnan(br._median_diff_ci(np.array([1.0]), np.array([np.nan]))[0])
 
 
 def test_regenerate_replaces_only_the_named_block():
@@ -98,8 +99,8 @@ def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
     assert set(res["method"]) == {"meta", "random"} and res["t"].max() == 3
     assert (res["regret"] >= 0).all()
     # the fold's knowledge base left out the whole fold, not only the task that ran
+    from tuner.bench.knowledge import task_folds
     from warmstart import KnowledgeBase
-    from warmstart.evaluation import task_folds
 
     fold = next(g for g in task_folds(md, 5, seed=0) if tid in g)
     kb = KnowledgeBase.load(next((tmp_path / "real" / "kb").iterdir()))

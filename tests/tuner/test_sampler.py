@@ -196,7 +196,9 @@ def test_failed_and_pruned_trials(kb):
     study.optimize(objective, n_trials=12, catch=(RuntimeError,))
     states = [t.state for t in study.trials]
     assert optuna.trial.TrialState.FAIL in states and optuna.trial.TrialState.PRUNED in states
-    configs, scores, running = sampler._observations(study, sorted(XGB))
+    from tuner.mapping import observations
+
+    configs, scores, running = observations(study, sorted(XGB))
     n_complete = states.count(optuna.trial.TrialState.COMPLETE)
     n_pruned = states.count(optuna.trial.TrialState.PRUNED)
     assert len(scores) == n_complete + n_pruned  # pruned: last reported value; failed: ignored
@@ -329,7 +331,7 @@ def test_processes_share_a_postgresql_study(kb, tmp_path):
 
 
 def test_residual_gp_learns_the_residuals_and_knows_where_it_is_unsure():
-    from tuner.sampler import _residual_gp
+    from tuner.gp import residual_gp as _residual_gp
     from warmstart import spaces as sp
 
     ss = {"a": sp.get_space("xgboost-classifier")["subsample"], "b": sp.get_space("xgboost-classifier")["max_depth"]}

@@ -15,7 +15,7 @@ import pytest
 
 from warmstart import MetaDataset, spaces
 from warmstart.build import build
-from warmstart.evaluate import cross_validate, prepare_task_data
+from warmstart.protocol import cross_validate, prepare_task_data
 
 METRICS = ["roc_auc", "accuracy", "balanced_accuracy", "log_loss"]
 

@@ -12,8 +12,10 @@ import torch
 
 from tests.conftest import MF_NAMES, SPACE
 from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
-from warmstart._common import copula, encode_configs, spearman
-from warmstart.maml import K_SLOPE, MAMLConfig, MAMLEnsemble, train_from_scratch
+from tuner.bench.knowledge import train_from_scratch
+from warmstart.maml import K_SLOPE, MAMLConfig, MAMLEnsemble
+from warmstart.scores import copula, spearman
+from warmstart.surrogate import encode_configs
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +63,15 @@ def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
     """Where meta-features locate each task's optimum (the synthetic family), the warm
     start's kernel is sharp; with the meta-features shuffled across tasks (they say nothing
     any more), it is broad: the held-out known tasks tell which works."""
-    from warmstart.knowledge import BANDWIDTH_CANDIDATES, _kernel
+    from warmstart.portfolio import BANDWIDTH_CANDIDATES
+    from warmstart.portfolio import kernel_weights as _kernel
 
     md = family[0]
     rng = np.random.default_rng(3)
     queries = [_mf(rng.random(len(MF_NAMES))) for _ in range(8)]
 
     def chosen(base):
-        return [base._choose_k(base._distances(base._task_vector(q)[None])[0]) for q in queries]
+        return [base.bandwidth(q) for q in queries]
 
     sharp = chosen(kb)
     assert np.median(sharp) <= 5 and 0 not in sharp, sharp
@@ -151,19 +154,44 @@ class _Evil:
         return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
 
 
+def _refresh_checksums(folder):
+    """What a careful attacker (or another tool) does after editing a folder."""
+    from warmstart.kb_io import CHECKSUMS, _sha256
+
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != CHECKSUMS)
+    (folder / CHECKSUMS).write_text(json.dumps({n: _sha256(folder / n) for n in names}))
+
+
 def test_loading_never_runs_code(kb, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     kb.save(tmp_path / "kb")
-    meta_path = tmp_path / "kb" / "kb.json"
     (tmp_path / "kb" / "maml.pt").write_bytes(pickle.dumps({"x": _Evil()}))
-    meta = json.loads(meta_path.read_text())
-    from warmstart.knowledge import _sha256
-
-    meta["checksums"]["maml.pt"] = _sha256(tmp_path / "kb" / "maml.pt")  # a careful attacker
-    meta_path.write_text(json.dumps(meta))
-    with pytest.raises(KnowledgeBaseError, match="maml.pt"):
+    _refresh_checksums(tmp_path / "kb")
+    with pytest.raises(KnowledgeBaseError, match="maml.pt") as info:
         KnowledgeBase.load(tmp_path / "kb")
     assert not (tmp_path / "PWNED").exists()
+    # torch's advice to load with weights_only=False is not passed on to the user
+    assert "weights_only" not in str(info.value)
+
+
+def test_every_file_is_verified_kb_json_included(kb, tmp_path):
+    kb.save(tmp_path / "kb")
+    folder = tmp_path / "kb"
+    meta = json.loads((folder / "kb.json").read_text())
+    meta["weights"] = [0.0] * len(meta["weights"])  # an edit that would load fine
+    (folder / "kb.json").write_text(json.dumps(meta))
+    with pytest.raises(KnowledgeBaseError, match="kb.json.*corrupt"):
+        KnowledgeBase.load(folder)
+    kb.save(folder)
+    (folder / "checksums.json").unlink()  # the checksum list removed
+    with pytest.raises(KnowledgeBaseError, match="no checksums"):
+        KnowledgeBase.load(folder)
+    kb.save(folder)
+    sums = json.loads((folder / "checksums.json").read_text())
+    del sums["scores.parquet"]  # one entry removed
+    (folder / "checksums.json").write_text(json.dumps(sums))
+    with pytest.raises(KnowledgeBaseError, match="does not cover scores.parquet"):
+        KnowledgeBase.load(folder)
 
 
 def test_mismatched_space_signature_and_version_are_refused(kb, tmp_path):
@@ -172,16 +200,19 @@ def test_mismatched_space_signature_and_version_are_refused(kb, tmp_path):
     meta = json.loads(meta_path.read_text())
     meta["space_signature"] = "000000000000"
     meta_path.write_text(json.dumps(meta))
+    _refresh_checksums(tmp_path / "kb")
     with pytest.raises(KnowledgeBaseError, match="signature"):
         KnowledgeBase.load(tmp_path / "kb")
     meta["format"] = 99
     meta_path.write_text(json.dumps(meta))
+    _refresh_checksums(tmp_path / "kb")
     with pytest.raises(KnowledgeBaseError, match="format"):
         KnowledgeBase.load(tmp_path / "kb")
-    meta["format"] = 1
+    meta["format"] = 2
     meta["space_signature"] = kb.space_signature
     meta["feature_names"] = ["not.a.feature"]
     meta_path.write_text(json.dumps(meta))
+    _refresh_checksums(tmp_path / "kb")
     with pytest.raises(KnowledgeBaseError, match="other feature list"):
         KnowledgeBase.load(tmp_path / "kb")
 
@@ -319,7 +350,7 @@ def test_batched_member_adaptation_equals_each_member_adapted_alone(adapt):
 
 
 def test_quantile_scaler_matches_per_column_interpolation():
-    from warmstart.knowledge import QuantileScaler
+    from warmstart.scaling import QuantileScaler
 
     rng = np.random.default_rng(0)
     train = rng.random((60, 12))
@@ -339,7 +370,7 @@ def test_quantile_scaler_matches_per_column_interpolation():
 
 
 def test_leave_tasks_out_evaluation_on_chosen_folds(family):
-    from warmstart.evaluation import evaluate_knowledge, summarize, task_folds
+    from tuner.bench.knowledge import evaluate_knowledge, summarize, task_folds
 
     md = family[0]
     res = evaluate_knowledge(md, SPACE, n_folds=4, only_folds=[1], repeats=1,

@@ -24,10 +24,11 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from tuner.bench.knowledge import task_folds
 from warmstart import KnowledgeBase, MetaDataset, spaces
-from warmstart._common import encode_configs, spearman
-from warmstart.evaluation import task_folds
 from warmstart.store import atomic_write_parquet
+
+from .objectives import RealObjective, TaskObjective
 
 logger = logging.getLogger(__name__)
 
@@ -45,92 +46,23 @@ ABLATIONS = {
 }
 
 
-class TaskObjective:
-    """A held-out task's objective: an XGBoost surrogate of its own evaluations."""
-
-    def __init__(self, md: MetaDataset, task_id: str, space: str, metric: str, seed: int = 0) -> None:
-        import xgboost
-        from sklearn.model_selection import cross_val_predict
-
-        self.space = spaces.get_search_space(space)
-        ev = md.evaluations
-        sub = ev[(ev["task_id"] == task_id) & (ev["status"] == "ok") & ev[metric].notna()]
-        sign = -1.0 if metric in ("log_loss", "rmse", "mae") else 1.0
-        configs = [json.loads(c) for c in sub["config"]]
-        X = encode_configs(self.space, configs)
-        y = sign * sub[metric].to_numpy(np.float64)
-        params = dict(n_estimators=300, max_depth=5, learning_rate=0.05, subsample=0.9,
-                      colsample_bytree=0.9, n_jobs=1, random_state=seed)
-        self.model = xgboost.XGBRegressor(**params).fit(X, y)
-        oof = cross_val_predict(xgboost.XGBRegressor(**params), X, y, cv=5)
-        self.cv_spearman = spearman(oof, y)
-        rng = np.random.default_rng(seed)
-        rand = [
-            {p: spaces.from_unit(self.space.distributions[p], u) for p, u in zip(self.space.params, row)}
-            for row in rng.random((20_000, len(self.space.params)))
-        ]
-        pred = self.model.predict(encode_configs(self.space, rand))
-        self.y_max = float(max(np.max(y), np.max(pred)))
-        self.y_ref = float(np.median(pred))
-        self.table_configs, self.table_scores = configs, y
-
-    def __call__(self, config: dict[str, Any]) -> float:
-        return float(self.model.predict(encode_configs(self.space, [config]))[0])
-
-    def regret(self, best: float) -> float:
-        d = self.y_max - self.y_ref
-        return float(max(0.0, (self.y_max - best) / d)) if d > 0 else 0.0
-
-
-class RealObjective:
-    """A held-out task's real objective (``--real``): each configuration is
-    cross-validated on the task's data exactly as the meta-dataset's build did (same folds,
-    row cap and seeds), so a configuration of the table scores its table value. Regret is
-    normalized by the table's maximum and median."""
-
-    def __init__(self, md: MetaDataset, task_id: str, space: str, metric: str) -> None:
-        from warmstart.evaluate import prepare_task_data, task_seed
-        from warmstart.tasks import load_task, suite_specs
-
-        build = (md.manifest.get("builds") or {}).get(space)
-        if not build:
-            raise ValueError(f"the meta-dataset's manifest has no build of {space!r}: --real needs its protocol")
-        specs, base = suite_specs(build["suite"])
-        spec = next((sp for sp in specs if sp["source"] == task_id), None)
-        if spec is None:
-            raise ValueError(f"task {task_id!r} is not in the build's suite {build['suite']!r}")
-        self.space = spaces.get_search_space(space)
-        self.metric, self.sign = metric, (-1.0 if metric in ("log_loss", "rmse", "mae") else 1.0)
-        self.folds, self.seed = int(build["folds"]), task_seed(task_id, int(build["seed"]))
-        task = load_task(spec, base)
-        self.X, self.y = prepare_task_data(task.X, task.y, task.task_type, folds=self.folds,
-                                           max_rows=build.get("max_rows"), seed=self.seed)
-        ev = md.evaluations
-        sub = ev[(ev["task_id"] == task_id) & (ev["status"] == "ok") & ev[metric].notna()]
-        self.table_configs = [json.loads(c) for c in sub["config"]]
-        self.table_scores = self.sign * sub[metric].to_numpy(np.float64)
-        self.y_max, self.y_ref = float(np.max(self.table_scores)), float(np.median(self.table_scores))
-        self.cv_spearman = 1.0  # the objective is the real thing
-
-    def __call__(self, config: dict[str, Any]) -> float:
-        from warmstart.evaluate import cross_validate
-
-        rec = cross_validate(self.space, config, self.X, self.y, folds=self.folds, seed=self.seed)
-        value = rec.get(self.metric, float("nan"))
-        return float(self.sign * value) if np.isfinite(value) else float("nan")
-
-    def regret(self, best: float) -> float:
-        d = self.y_max - self.y_ref
-        return float(max(0.0, (self.y_max - best) / d)) if d > 0 and np.isfinite(best) else 1.0
-
-
 def _optuna_objective(space: spaces.SearchSpace, f: TaskObjective) -> Callable[[optuna.Trial], float]:
-    from tuner.search import _suggest
+    from tuner.search import suggest
 
     def objective(trial: optuna.Trial) -> float:
-        return f({p: _suggest(trial, p, space.distributions[p]) for p in space.params})
+        return f({p: suggest(trial, p, space.distributions[p]) for p in space.params})
 
     return objective
+
+
+def _require(module: str, method: str) -> None:
+    """Stop with the extra to install when a baseline's package is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(
+            f"method {method!r} needs the {module} package: pip install 'learn2tune[bench]'"
+        )
 
 
 def _source_trials(kb: KnowledgeBase, md: MetaDataset, mf: pd.Series, k: int = 3) -> list:
@@ -160,23 +92,21 @@ def run_method(method: str, f: TaskObjective, kb: KnowledgeBase, md: MetaDataset
     study_kwargs: dict[str, Any] = {"direction": "maximize"}
     enqueue: list[dict] = []
     if method.startswith("meta") or method == "warm-only":
-        sampler = MetaSampler(metafeatures=None if method == "meta-nomf" else mf, knowledge=kb, seed=seed)
-        if method == "meta-noadapt":
-            sampler._adapt_steps = 0
-        elif method == "meta-nogp":
-            sampler._residual_gp = False
-        elif method == "warm-only":
-            sampler._surrogate_phase = False
+        sampler = MetaSampler(
+            metafeatures=None if method == "meta-nomf" else mf, knowledge=kb, seed=seed,
+            adapt_steps=0 if method == "meta-noadapt" else None,
+            residual_gp=method != "meta-nogp", surrogate_phase=method != "warm-only",
+        )
     elif method == "random":
         sampler = optuna.samplers.RandomSampler(seed=seed)
     elif method == "tpe":
         sampler = optuna.samplers.TPESampler(seed=seed)
     elif method == "gp":
         sampler = optuna.samplers.GPSampler(seed=seed)
-    elif method == "cmaes":
-        sampler = optuna.samplers.CmaEsSampler(seed=seed)
-    elif method == "ws-cmaes":
-        sampler = optuna.samplers.CmaEsSampler(seed=seed, source_trials=_source_trials(kb, md, mf))
+    elif method in ("cmaes", "ws-cmaes"):
+        _require("cmaes", method)
+        source = _source_trials(kb, md, mf) if method == "ws-cmaes" else None
+        sampler = optuna.samplers.CmaEsSampler(seed=seed, source_trials=source)
     elif method == "knn-tpe":
         sampler = optuna.samplers.TPESampler(seed=seed)
         sim = kb.similar_tasks(mf, k=10)
@@ -217,13 +147,9 @@ _WORKER_CACHE: dict[str, Any] = {}
 
 
 def _worker_init() -> None:
-    import os
+    from warmstart.threads import pin_process_to_one_thread
 
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    pin_process_to_one_thread()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -385,167 +311,3 @@ def collect(out: str | Path, task_ids: Sequence[str] | None = None,
 
 def _slug(task_id: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in task_id)[-80:]
-
-
-def _median_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% paired bootstrap interval (tasks resampled) of median(a) - median(b)."""
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
-    if len(a) < 2:
-        return (float("nan"), float("nan"))
-    idx = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
-    diff = np.median(a[idx], axis=1) - np.median(b[idx], axis=1)
-    lo, hi = np.quantile(diff, [0.025, 0.975])
-    return (float(lo), float(hi))
-
-
-def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)) -> dict[str, Any]:
-    """Median and mean regret per method and budget (seeds averaged first), mean ranks,
-    a per-task table, and the protocol's headline figures."""
-    per_task_all = _per_task(res)
-    per_task = per_task_all[per_task_all["t"].isin(budgets)].copy()
-    median = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="median")
-    mean = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="mean")
-    per_task["rank"] = per_task.groupby(["task_id", "t"])["regret"].rank(method="average")
-    ranks = per_task.pivot_table(index="method", columns="t", values="rank", aggfunc="mean")
-    order = mean.mean(axis=1).sort_values().index
-    median, mean, ranks = median.loc[order], mean.loc[order], ranks.loc[order]
-    final = max(median.columns)
-    tasks = per_task[per_task["t"] == final].pivot_table(index="task_id", columns="method", values="regret")
-    head: dict[str, Any] = {}
-    if "meta" in median.index and "tpe" in median.index:
-        tpe_final = float(median.loc["tpe", final])
-        meta_curve = per_task_all[per_task_all["method"] == "meta"].groupby("t")["regret"].median()
-        hit = meta_curve[meta_curve <= tpe_final]
-        head["sample_efficiency_t"] = int(hit.index.min()) if len(hit) else None
-        head["tpe_median_regret_at_final"] = tpe_final
-        head["meta_median_regret_at_10"] = float(meta_curve.get(10, np.nan))
-        head["zero_shot_median_regret"] = float(meta_curve.get(1, np.nan))
-        tpe_curve = per_task_all[per_task_all["method"] == "tpe"].groupby("t")["regret"].median()
-        head["tpe_median_regret_at_20"] = float(tpe_curve.get(20, np.nan))
-        mean_all = per_task_all.groupby(["method", "t"])["regret"].mean().unstack()
-        worse = mean_all.loc["meta"] > mean_all.loc["tpe"] + 1e-12
-        head["no_negative_transfer"] = bool(not worse.any())
-        head["budgets_meta_mean_worse_than_tpe"] = [int(t) for t in worse[worse].index]
-        wide = per_task_all.pivot_table(index="task_id", columns=["method", "t"], values="regret")
-        for name, a, b in (("zero_shot", ("meta", 1), ("tpe", 20)), ("at_10", ("meta", 10), ("tpe", final))):
-            if a in wide.columns and b in wide.columns:
-                head[f"{name}_diff_ci"] = _median_diff_ci(wide[a].to_numpy(), wide[b].to_numpy())
-    return {"median": median, "mean": mean, "rank": ranks, "tasks": tasks, "headline": head}
-
-
-def _ci_text(ci: tuple[float, float] | None, what: str) -> str:
-    if not ci or not np.all(np.isfinite(ci)):
-        return ""
-    return f" ({what}: 95% paired bootstrap interval over tasks [{ci[0]:+.3f}, {ci[1]:+.3f}])"
-
-
-def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str) -> str:
-    """The benchmark's markdown report."""
-    import os
-    import platform
-
-    summ = summarize(res, budgets)
-    n_tasks, n_seeds = res["task_id"].nunique(), res["seed"].nunique()
-
-    def table(df: pd.DataFrame, fmt: str = "{:.4g}") -> str:
-        cols = [str(c) for c in df.columns]
-        lines = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-        for idx, row in df.iterrows():
-            lines.append(f"| {idx} | " + " | ".join(fmt.format(v) if np.isfinite(v) else "-" for v in row) + " |")
-        return "\n".join(lines)
-
-    h = summ["headline"]
-    out = [
-        f"# learn2tune bench tuning ({time.strftime('%Y-%m-%d')})",
-        "",
-        f"`{command}`",
-        "",
-        f"{n_tasks} held-out tasks x {n_seeds} seeds; {platform.machine()}, {os.cpu_count()} cores, "
-        f"optuna {optuna.__version__}.",
-    ]
-    if len(info) and "surrogate_cv_spearman" in info:
-        out.append(f"Objective surrogates: median cross-validated Spearman "
-                   f"{info['surrogate_cv_spearman'].median():.3f} (min {info['surrogate_cv_spearman'].min():.3f}).")
-    out += ["", "## Median normalized regret after t trials (seeds averaged first)", "", table(summ["median"]),
-            "", "## Mean normalized regret", "", table(summ["mean"]),
-            "", "## Mean rank across methods (1 is best)", "", table(summ["rank"], "{:.2f}"), ""]
-    if h:
-        se = h["sample_efficiency_t"]
-        out += ["## Headline figures", "",
-                f"- sample efficiency: MetaSampler's median regret first reaches TPE's after "
-                f"{max(summ['median'].columns)} trials ({h['tpe_median_regret_at_final']:.4g}) at "
-                f"t = {se if se is not None else 'never'} (goal: 10 or fewer); at t = 10 it is "
-                f"{h['meta_median_regret_at_10']:.4g}" + _ci_text(h.get("at_10_diff_ci"), "minus TPE's at the last budget") + ".",
-                f"- zero-shot: median regret at t = 1 is {h['zero_shot_median_regret']:.4g}; TPE's after "
-                f"20 trials is {h['tpe_median_regret_at_20']:.4g} (goal: at or below)"
-                + _ci_text(h.get("zero_shot_diff_ci"), "the first median minus the second") + ".",
-                f"- no negative transfer: mean regret never above TPE's: {h['no_negative_transfer']}"
-                + (f" (above at t = {h['budgets_meta_mean_worse_than_tpe']})" if h["budgets_meta_mean_worse_than_tpe"] else ""),
-                ""]
-    abl = [m for m in summ["median"].index if m in ABLATIONS]
-    if abl:
-        out += ["## Ablations", ""] + [f"- `{m}`: {ABLATIONS[m]}" for m in abl] + [""]
-    tasks = summ["tasks"]
-    out += [f"## Per task: regret after {max(summ['median'].columns)} trials", "",
-            "| task | " + " | ".join(tasks.columns) + (" | objective Spearman |" if len(info) else " |"),
-            "|---" * (len(tasks.columns) + 1 + (1 if len(info) else 0)) + "|"]
-    sp = info.set_index("task_id")["surrogate_cv_spearman"] if len(info) else None
-    for tid, row in tasks.iterrows():
-        cells = " | ".join(f"{v:.3g}" if np.isfinite(v) else "-" for v in row)
-        extra = f" | {sp.get(tid, np.nan):.3f}" if sp is not None else ""
-        out.append(f"| {tid} | {cells}{extra} |")
-    return "\n".join(out) + "\n"
-
-
-def _per_task(res: pd.DataFrame) -> pd.DataFrame:
-    """Regret per (method, task, t), seeds averaged."""
-    return res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
-
-
-def _style(method: str) -> dict:
-    return {"label": method, "lw": 1.8 if method == "meta" else 1.1, "ls": "--" if method in ABLATIONS else "-"}
-
-
-def _save(fig: Any, ax: Any, ylabel: str, path: str | Path) -> None:
-    import matplotlib.pyplot as plt
-
-    ax.set_xlabel("trials")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def plot(res: pd.DataFrame, path: str | Path) -> None:
-    """Median regret versus trials per method, with the interquartile band (log scale)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
-    for method, g in _per_task(res).groupby("method"):
-        q = g.groupby("t")["regret"].quantile([0.25, 0.5, 0.75]).unstack()
-        ax.plot(q.index, q[0.5] + 1e-4, **_style(method))
-        ax.fill_between(q.index, q[0.25] + 1e-4, q[0.75] + 1e-4, alpha=0.08)
-    ax.set_yscale("log")
-    _save(fig, ax, "normalized regret (median, IQR)", path)
-
-
-def plot_ranks(res: pd.DataFrame, path: str | Path) -> None:
-    """Mean rank of each method across tasks versus trials (1 is best)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    per_task = _per_task(res)
-    per_task["rank"] = per_task.groupby(["task_id", "t"])["regret"].rank(method="average")
-    ranks = per_task.groupby(["method", "t"])["rank"].mean().unstack(0)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
-    for method in ranks.columns:
-        ax.plot(ranks.index, ranks[method], **_style(method))
-    _save(fig, ax, "mean rank across tasks (1 is best)", path)

@@ -5,8 +5,8 @@ objective models, so the regret is the benchmark's own), the regret after 1, 5 a
 portfolio trials for several ways of choosing the portfolio, plus the best fixed
 configuration in hindsight and the per-task best. Run after a full tuning bench::
 
-    python benchmarks/analysis/zero_shot.py bench-runs/tuning-full
-    python benchmarks/analysis/zero_shot.py bench-runs/tuning-keel bench-runs/build-keel  # --test-metadata run
+    python -m tuner.bench.analysis.zero_shot bench-runs/tuning-full
+    python -m tuner.bench.analysis.zero_shot bench-runs/tuning-keel bench-runs/build-keel  # --test-metadata run
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from tuner.bench.knowledge import task_folds
 from tuner.bench.tuning import TaskObjective
 from warmstart import KnowledgeBase, MetaDataset, spaces
-from warmstart._common import encode_configs
-from warmstart.evaluation import task_folds
-from warmstart.knowledge import _greedy_portfolio, _kernel
+from warmstart.portfolio import greedy_portfolio as _greedy_portfolio
+from warmstart.portfolio import kernel_weights as _kernel
+from warmstart.surrogate import encode_configs
 
 SPACE = "xgboost-classifier"
 N_PICKS = 10  # portfolio length compared (regret@1, @5, @10)
@@ -55,8 +56,8 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
             f = TaskObjective(test_md, tid, SPACE, kb.metric)
             reg = np.array([f.regret(v) for v in f.model.predict(grid)])
             all_regrets.append(reg)
-            v = kb._task_vector(mf_all.loc[tid])
-            d = kb._distances(v[None])[0]
+            v = kb.task_vector(mf_all.loc[tid])
+            d = kb.distances(mf_all.loc[tid])
             ds = np.sort(d)
 
             def kernel(tau: float, d: np.ndarray = d) -> np.ndarray:
@@ -64,9 +65,9 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
                 return w / w.sum()
 
             w10 = kernel(ds[9])  # the bandwidth shipped before local cross-validation
-            xgb, _ = kb._xgb_predict(np.repeat(v[None], len(grid), 0), grid)
+            xgb = kb.cross_task_members(v, grid).mean(axis=0)
             picks = {
-                "shipped (tau by local cross-validation)": _greedy_portfolio(kb.filled, _kernel(d, kb._choose_k(d)), N_PICKS),
+                "shipped (tau by local cross-validation)": _greedy_portfolio(kb.filled, _kernel(d, kb.bandwidth(mf_all.loc[tid])), N_PICKS),
                 "fixed tau=d10 (shipped before)": _greedy_portfolio(kb.filled, w10, N_PICKS),
                 "normalized metric": _greedy_portfolio(raw, w10, N_PICKS),
                 "normalized metric, clipped at 1": _greedy_portfolio(np.maximum(raw, -1), w10, N_PICKS),

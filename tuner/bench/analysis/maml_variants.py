@@ -1,11 +1,11 @@
 """Compare MAML surrogate variants on some leave-tasks-out folds of the bundled meta-data.
 
 For each variant (a JSON dict of ``MAMLConfig`` fields, on top of 3 members x 200
-iterations unless given), :func:`warmstart.evaluation.evaluate_knowledge` on the chosen
+iterations unless given), :func:`tuner.bench.knowledge.evaluate_knowledge` on the chosen
 folds (5-fold split); prints the median and mean over held-out tasks of the MAML
 surrogate's Spearman, adapted and not adapted, after K = 5 and 20 observations::
 
-    python benchmarks/analysis/maml_variants.py \\
+    python -m tuner.bench.analysis.maml_variants \\
         '{"all": {"adapt": "all"}, "ctx8": {"context_dim": 8, "adapt": "context"}}' 0,1
 """
 
@@ -16,8 +16,8 @@ import sys
 import time
 import warnings
 
+from tuner.bench.knowledge import evaluate_knowledge
 from warmstart import MetaDataset
-from warmstart.evaluation import evaluate_knowledge
 
 COLUMNS = ["spearman_K5_maml", "spearman_K5_no_adapt", "spearman_K20_maml", "spearman_K20_no_adapt"]
 

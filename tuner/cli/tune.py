@@ -18,17 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: ``--model`` choices -> (classification space, regression space)
-MODELS = {
-    "xgboost": ("xgboost-classifier", "xgboost-regressor"),
-    "random-forest": ("random-forest-classifier", "random-forest-regressor"),
-    "hist-gradient-boosting": ("hist-gradient-boosting-classifier", "hist-gradient-boosting-regressor"),
-    "svm": ("svc", "svr"),
-    "linear": ("logistic-regression", "ridge"),
-}
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from warmstart.spaces import MODELS
+
     p = sub.add_parser(
         "tune", help="tune a model on a CSV/Parquet table (warm-started, resumable)",
         description="Tune a model by cross-validation on a table. The study is stored (SQLite "
@@ -36,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="CSV or Parquet file, or a bundled table such as sklearn:breast_cancer")
     p.add_argument("--target", required=True, help="name of the target column")
-    p.add_argument("--model", default="xgboost", choices=sorted(MODELS), help="model family (default xgboost)")
+    p.add_argument("--model", default="xgboost", choices=sorted(MODELS),
+                   help="model family (default xgboost)")
     p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
     p.add_argument("--trials", type=int, default=30, help="total trials of the study (default 30)")
     p.add_argument("--metric", default=None,
@@ -97,7 +91,7 @@ def load_xy(file: str, target: str, task: str, cv: int) -> tuple[pd.DataFrame, p
         df = df.loc[~missing].reset_index(drop=True)
     y = df.pop(target)
     if task == "auto":
-        from metafeatures._prepare import infer_task
+        from metafeatures import infer_task
 
         task = infer_task(y)
     classes: list[str] = []
@@ -128,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     import metafeatures
     from warmstart import spaces
 
-    from .sampler import MetaSampler
-    from .search import MetaSearchCV
+    from ..sampler import MetaSampler
+    from ..search import MetaSearchCV
 
     _check_args(args)
     console = Console(soft_wrap=True)
@@ -137,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     X, y, task, classes, notes = load_xy(args.file, args.target, args.task, args.cv)
     for note in notes:
         console.print(f"[yellow]note[/]: {note}")
-    space = MODELS[args.model][0 if task == "classification" else 1]
+    space = spaces.space_for_model(args.model, task)
     sp = spaces.get_search_space(space)
     metric = args.metric or _default_metric(task, len(classes))
     stem = Path(str(args.file)).stem.replace("sklearn:", "").replace(":", "-").replace("/", "-")
@@ -241,13 +235,13 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------- helpers
 def _cv(trial: Any) -> dict:
     """What MetaSearchCV recorded on a trial (fold scores, times, estimator parameters)."""
-    from .search import _ATTR_SPLITS
+    from ..results import ATTR_CV
 
-    return trial.user_attrs[_ATTR_SPLITS]
+    return trial.user_attrs[ATTR_CV]
 
 
 def _cv_trials(study: Any) -> list:
-    from .search import search_trials
+    from ..results import search_trials
 
     return search_trials(study)
 
@@ -281,11 +275,13 @@ def _first_beat(curve: list[float], reference: float) -> str:
 
 
 def _trials_frame(study: Any) -> pd.DataFrame:
+    from ..sampler import ATTR_PROPOSED_BY
+
     rows = []
     for t in _cv_trials(study):
         rec = _cv(t)
         rows.append({"trial": t.number, "value": t.value,
-                     "proposed_by": t.system_attrs.get("learn2tune:proposed_by", ""),
+                     "proposed_by": t.system_attrs.get(ATTR_PROPOSED_BY, ""),
                      **{k.split("__")[-1]: v for k, v in rec["params"].items()}})
     return pd.DataFrame(rows)
 

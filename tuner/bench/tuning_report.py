@@ -1,0 +1,179 @@
+"""The tuning benchmark's report: summary tables with paired bootstrap intervals, the
+markdown report, and the regret and rank plots."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from .tuning import ABLATIONS
+
+
+def _median_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% paired bootstrap interval (tasks resampled) of median(a) - median(b)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if len(a) < 2:
+        return (float("nan"), float("nan"))
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
+    diff = np.median(a[idx], axis=1) - np.median(b[idx], axis=1)
+    lo, hi = np.quantile(diff, [0.025, 0.975])
+    return (float(lo), float(hi))
+
+
+def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)) -> dict[str, Any]:
+    """Median and mean regret per method and budget (seeds averaged first), mean ranks,
+    a per-task table, and the protocol's headline figures."""
+    per_task_all = _per_task(res)
+    per_task = per_task_all[per_task_all["t"].isin(budgets)].copy()
+    median = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="median")
+    mean = per_task.pivot_table(index="method", columns="t", values="regret", aggfunc="mean")
+    per_task["rank"] = per_task.groupby(["task_id", "t"])["regret"].rank(method="average")
+    ranks = per_task.pivot_table(index="method", columns="t", values="rank", aggfunc="mean")
+    order = mean.mean(axis=1).sort_values().index
+    median, mean, ranks = median.loc[order], mean.loc[order], ranks.loc[order]
+    final = max(median.columns)
+    tasks = per_task[per_task["t"] == final].pivot_table(index="task_id", columns="method", values="regret")
+    head: dict[str, Any] = {}
+    if "meta" in median.index and "tpe" in median.index:
+        tpe_final = float(median.loc["tpe", final])
+        meta_curve = per_task_all[per_task_all["method"] == "meta"].groupby("t")["regret"].median()
+        hit = meta_curve[meta_curve <= tpe_final]
+        head["sample_efficiency_t"] = int(hit.index.min()) if len(hit) else None
+        head["tpe_median_regret_at_final"] = tpe_final
+        head["meta_median_regret_at_10"] = float(meta_curve.get(10, np.nan))
+        head["zero_shot_median_regret"] = float(meta_curve.get(1, np.nan))
+        tpe_curve = per_task_all[per_task_all["method"] == "tpe"].groupby("t")["regret"].median()
+        head["tpe_median_regret_at_20"] = float(tpe_curve.get(20, np.nan))
+        mean_all = per_task_all.groupby(["method", "t"])["regret"].mean().unstack()
+        worse = mean_all.loc["meta"] > mean_all.loc["tpe"] + 1e-12
+        head["no_negative_transfer"] = bool(not worse.any())
+        head["budgets_meta_mean_worse_than_tpe"] = [int(t) for t in worse[worse].index]
+        wide = per_task_all.pivot_table(index="task_id", columns=["method", "t"], values="regret")
+        for name, a, b in (("zero_shot", ("meta", 1), ("tpe", 20)), ("at_10", ("meta", 10), ("tpe", final))):
+            if a in wide.columns and b in wide.columns:
+                head[f"{name}_diff_ci"] = _median_diff_ci(wide[a].to_numpy(), wide[b].to_numpy())
+    return {"median": median, "mean": mean, "rank": ranks, "tasks": tasks, "headline": head}
+
+
+def _ci_text(ci: tuple[float, float] | None, what: str) -> str:
+    if not ci or not np.all(np.isfinite(ci)):
+        return ""
+    return f" ({what}: 95% paired bootstrap interval over tasks [{ci[0]:+.3f}, {ci[1]:+.3f}])"
+
+
+def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str) -> str:
+    """The benchmark's markdown report."""
+
+    summ = summarize(res, budgets)
+    n_tasks, n_seeds = res["task_id"].nunique(), res["seed"].nunique()
+
+    def table(df: pd.DataFrame, fmt: str = "{:.4g}") -> str:
+        cols = [str(c) for c in df.columns]
+        lines = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for idx, row in df.iterrows():
+            lines.append(f"| {idx} | " + " | ".join(fmt.format(v) if np.isfinite(v) else "-" for v in row) + " |")
+        return "\n".join(lines)
+
+    h = summ["headline"]
+    out = [
+        f"# learn2tune bench tuning ({time.strftime('%Y-%m-%d')})",
+        "",
+        f"`{command}`",
+        "",
+        f"{n_tasks} held-out tasks x {n_seeds} seeds; {platform.machine()}, {os.cpu_count()} cores, "
+        f"optuna {optuna.__version__}.",
+    ]
+    if len(info) and "surrogate_cv_spearman" in info:
+        out.append(f"Objective surrogates: median cross-validated Spearman "
+                   f"{info['surrogate_cv_spearman'].median():.3f} (min {info['surrogate_cv_spearman'].min():.3f}).")
+    out += ["", "## Median normalized regret after t trials (seeds averaged first)", "", table(summ["median"]),
+            "", "## Mean normalized regret", "", table(summ["mean"]),
+            "", "## Mean rank across methods (1 is best)", "", table(summ["rank"], "{:.2f}"), ""]
+    if h:
+        se = h["sample_efficiency_t"]
+        out += ["## Headline figures", "",
+                f"- sample efficiency: MetaSampler's median regret first reaches TPE's after "
+                f"{max(summ['median'].columns)} trials ({h['tpe_median_regret_at_final']:.4g}) at "
+                f"t = {se if se is not None else 'never'} (goal: 10 or fewer); at t = 10 it is "
+                f"{h['meta_median_regret_at_10']:.4g}" + _ci_text(h.get("at_10_diff_ci"), "minus TPE's at the last budget") + ".",
+                f"- zero-shot: median regret at t = 1 is {h['zero_shot_median_regret']:.4g}; TPE's after "
+                f"20 trials is {h['tpe_median_regret_at_20']:.4g} (goal: at or below)"
+                + _ci_text(h.get("zero_shot_diff_ci"), "the first median minus the second") + ".",
+                f"- no negative transfer: mean regret never above TPE's: {h['no_negative_transfer']}"
+                + (f" (above at t = {h['budgets_meta_mean_worse_than_tpe']})" if h["budgets_meta_mean_worse_than_tpe"] else ""),
+                ""]
+    abl = [m for m in summ["median"].index if m in ABLATIONS]
+    if abl:
+        out += ["## Ablations", ""] + [f"- `{m}`: {ABLATIONS[m]}" for m in abl] + [""]
+    tasks = summ["tasks"]
+    out += [f"## Per task: regret after {max(summ['median'].columns)} trials", "",
+            "| task | " + " | ".join(tasks.columns) + (" | objective Spearman |" if len(info) else " |"),
+            "|---" * (len(tasks.columns) + 1 + (1 if len(info) else 0)) + "|"]
+    sp = info.set_index("task_id")["surrogate_cv_spearman"] if len(info) else None
+    for tid, row in tasks.iterrows():
+        cells = " | ".join(f"{v:.3g}" if np.isfinite(v) else "-" for v in row)
+        extra = f" | {sp.get(tid, np.nan):.3f}" if sp is not None else ""
+        out.append(f"| {tid} | {cells}{extra} |")
+    return "\n".join(out) + "\n"
+
+
+def _per_task(res: pd.DataFrame) -> pd.DataFrame:
+    """Regret per (method, task, t), seeds averaged."""
+    return res.groupby(["method", "task_id", "t"])["regret"].mean().reset_index()
+
+
+def _style(method: str) -> dict:
+    return {"label": method, "lw": 1.8 if method == "meta" else 1.1, "ls": "--" if method in ABLATIONS else "-"}
+
+
+def _save(fig: Any, ax: Any, ylabel: str, path: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel("trials")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot(res: pd.DataFrame, path: str | Path) -> None:
+    """Median regret versus trials per method, with the interquartile band (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
+    for method, g in _per_task(res).groupby("method"):
+        q = g.groupby("t")["regret"].quantile([0.25, 0.5, 0.75]).unstack()
+        ax.plot(q.index, q[0.5] + 1e-4, **_style(method))
+        ax.fill_between(q.index, q[0.25] + 1e-4, q[0.75] + 1e-4, alpha=0.08)
+    ax.set_yscale("log")
+    _save(fig, ax, "normalized regret (median, IQR)", path)
+
+
+def plot_ranks(res: pd.DataFrame, path: str | Path) -> None:
+    """Mean rank of each method across tasks versus trials (1 is best)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per_task = _per_task(res)
+    per_task["rank"] = per_task.groupby(["task_id", "t"])["regret"].rank(method="average")
+    ranks = per_task.groupby(["method", "t"])["rank"].mean().unstack(0)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=110)
+    for method in ranks.columns:
+        ax.plot(ranks.index, ranks[method], **_style(method))
+    _save(fig, ax, "mean rank across tasks (1 is best)", path)

@@ -1,0 +1,67 @@
+"""``learn2tune fit-kb`` and ``import-studies``: knowledge bases and meta-data from studies."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def load_metadata(where: str):  # noqa: ANN202
+    from warmstart import MetaDataset
+
+    return MetaDataset.default() if where == "default" else MetaDataset.load(where)
+
+
+def _cmd_import_studies(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from warmstart.history import import_studies
+
+    md = import_studies(args.storage)
+    if len(md.tasks) == 0:
+        Console().print(f"no finished learn2tune studies in {args.storage}")
+        return 1
+    md.save(args.out)
+    Console().print(f"imported {len(md.tasks)} studies, {len(md.evaluations)} trials -> {args.out}")
+    return 0
+
+
+def _cmd_fit_kb(args: argparse.Namespace) -> int:
+    import time
+
+    from rich.console import Console
+
+    from warmstart import KnowledgeBase
+
+    md = load_metadata(args.metadata)
+    if args.history:
+        from warmstart.history import import_studies
+
+        md = md.merge(import_studies(args.history))
+    t0 = time.perf_counter()
+    kb = KnowledgeBase.fit(
+        md, args.space, random_state=args.seed,
+        maml={"members": args.members, "meta_iterations": args.iterations},
+    )
+    kb.save(args.out)
+    Console().print(
+        f"{kb!r} fitted in {time.perf_counter() - t0:.1f} s "
+        f"(MAML {kb.info['maml_seconds']:.1f} s) -> {args.out}"
+    )
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import-studies", help="turn finished learn2tune Optuna studies into meta-data")
+    p.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///..., postgresql://...)")
+    p.add_argument("--out", required=True, help="output meta-dataset folder")
+    p.set_defaults(func=_cmd_import_studies)
+
+    p = sub.add_parser("fit-kb", help="fit a knowledge base on a meta-dataset")
+    p.add_argument("--metadata", default="default", help="meta-dataset folder or 'default'")
+    p.add_argument("--space", default="xgboost-classifier")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--history", default=None, help="also learn from the studies of this Optuna storage")
+    p.add_argument("--members", type=int, default=5, help="MAML ensemble members")
+    p.add_argument("--iterations", type=int, default=300, help="MAML meta-iterations per member")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_fit_kb)

@@ -1,0 +1,94 @@
+"""How a study maps onto knowledge: which parameters a knowledge space covers, values made
+valid for the user's distribution, unit-cube coordinates, and the study's trials as
+observations (higher is better)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.study import Study, StudyDirection
+from optuna.trial import TrialState
+
+from warmstart import spaces as spaces_mod
+
+
+def covers(known: BaseDistribution, user: BaseDistribution) -> bool:
+    """Whether values of ``user`` are valid values of ``known`` (a sound mapping)."""
+    if isinstance(known, CategoricalDistribution):
+        return isinstance(user, CategoricalDistribution) and all(c in known.choices for c in user.choices)
+    if isinstance(known, IntDistribution):
+        return isinstance(user, IntDistribution) and known.low <= user.low and user.high <= known.high
+    if isinstance(known, FloatDistribution):
+        return isinstance(user, FloatDistribution) and known.low <= user.low and user.high <= known.high
+    return False
+
+
+def into(dist: BaseDistribution, value: Any) -> Any:
+    """``value`` made a valid, plain-Python value of ``dist`` (clipped, stepped)."""
+    if isinstance(dist, CategoricalDistribution):
+        return value if value in dist.choices else dist.choices[0]
+    v = spaces_mod.clip(dist, value)
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
+
+
+def units_of(search_space: dict[str, BaseDistribution], names: list[str], configs: list[dict]) -> np.ndarray:
+    """Unit-cube coordinates of ``configs`` (columns in ``names`` order; a categorical
+    value sits at its bin's centre, as :func:`warmstart.spaces.to_unit`)."""
+    cols = []
+    for n in names:
+        d = search_space[n]
+        if isinstance(d, CategoricalDistribution):
+            cols.append((np.array([d.choices.index(c[n]) for c in configs]) + 0.5) / len(d.choices))
+        else:
+            cols.append(spaces_mod.to_unit_array(d, np.array([c[n] for c in configs], dtype=np.float64)))
+    return np.column_stack(cols)
+
+
+def plain_value(dist: BaseDistribution, v: Any) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(v)]
+    return int(v) if isinstance(dist, IntDistribution) else float(v)
+
+
+def best_matching_space(candidates: list[str], params: dict[str, BaseDistribution]) -> str | None:
+    """The candidate space whose distributions cover most of ``params`` (an exact match
+    counts 1.5, a covered one 1); ``None`` when none covers any."""
+    best, best_score = None, 0.0
+    for sname in candidates:
+        sp = spaces_mod.get_search_space(sname)
+        score = 0.0
+        for pname, pdist in params.items():
+            if pname in sp.distributions and covers(sp.distributions[pname], pdist):
+                score += 1.0 + (0.5 if sp.distributions[pname] == pdist else 0.0)
+        if score > best_score:
+            best, best_score = sname, score
+    return best
+
+
+def observations(study: Study, names: list[str]) -> tuple[list[dict], np.ndarray, list[dict]]:
+    """A study's trials that set every parameter in ``names``: completed (and pruned with
+    an intermediate value) as (configs, higher-is-better scores), and running ones."""
+    sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+    configs, scores, running = [], [], []
+    for t in study._get_trials(deepcopy=False, use_cache=False):
+        if not all(n in t.params for n in names):
+            continue
+        if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
+            configs.append({n: t.params[n] for n in names})
+            scores.append(sign * t.value)
+        elif t.state == TrialState.PRUNED and t.intermediate_values:
+            last = t.intermediate_values[max(t.intermediate_values)]
+            if math.isfinite(last):
+                configs.append({n: t.params[n] for n in names})
+                scores.append(sign * last)
+        elif t.state == TrialState.RUNNING:
+            running.append({n: t.params[n] for n in names})
+    return configs, np.asarray(scores, dtype=np.float64), running

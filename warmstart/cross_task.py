@@ -1,0 +1,46 @@
+"""The cross-task surrogate: an ensemble of XGBoost regressors on (scaled meta-features,
+encoded configuration) -> per-task copula score, bootstrapped over tasks (the spread of
+the members is its uncertainty)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def cross_task_features(task_rows: np.ndarray, enc: np.ndarray) -> np.ndarray:
+    """The members' inputs: each row's task vector next to its encoded configuration."""
+    return np.hstack([task_rows, enc])
+
+
+def fit_cross_task(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray, n_members: int,
+                   random_state: int) -> list[Any]:
+    """``n_members`` XGBoost regressors on every finite entry of ``scores`` (tasks x
+    configs; ``enc`` the configs' encoding), each on a bootstrap sample of the tasks."""
+    import xgboost
+
+    ti, ci = np.nonzero(np.isfinite(scores))
+    X = cross_task_features(task_matrix[ti], enc[ci])
+    y = scores[ti, ci]
+    rng = np.random.default_rng(random_state)
+    n_tasks = len(task_matrix)
+    models = []
+    for m in range(n_members):
+        chosen = rng.integers(0, n_tasks, size=n_tasks)  # bootstrap over tasks
+        weight = np.bincount(chosen, minlength=n_tasks)[ti].astype(np.float64)
+        model = xgboost.XGBRegressor(
+            n_estimators=150, max_depth=6, learning_rate=0.08, subsample=0.8,
+            colsample_bytree=0.8, min_child_weight=5, tree_method="hist", n_jobs=2,
+            random_state=random_state + m,
+        )
+        model.fit(X[weight > 0], y[weight > 0], sample_weight=weight[weight > 0])
+        model.set_params(n_jobs=1)  # predictions are small: one thread, no oversubscription
+        models.append(model)
+    return models
+
+
+def cross_task_raw(models: list[Any], task_rows: np.ndarray, enc: np.ndarray) -> np.ndarray:
+    """Raw member predictions (members x rows)."""
+    X = cross_task_features(task_rows, enc)
+    return np.stack([m.predict(X) for m in models]).astype(np.float64)

@@ -1,0 +1,57 @@
+"""The negative-transfer guard.
+
+:meth:`KnowledgeBase.adapt` measures how well the prior (the meta-trained network before
+adaptation) ranks the observed trials, and how far the task is from every known task
+(against the distribution of nearest-neighbour distances among the known tasks); when the
+prior disagrees with the observations or the task is out of distribution, the prior's
+weight drops, the surrogate's spread widens, and the reason is logged and returned in
+``surrogate.diagnostics``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .scores import spearman
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge import KnowledgeBase
+
+logger = logging.getLogger("warmstart.knowledge")
+
+
+def nearest_distance_quantiles(D: np.ndarray) -> np.ndarray:
+    """Quantiles (0, 5, ..., 100 %) of each known task's distance to its nearest other
+    known task, from the task-to-task distance matrix ``D``."""
+    D = D.copy()
+    np.fill_diagonal(D, np.inf)
+    return np.quantile(D.min(axis=1), np.linspace(0, 1, 21))
+
+
+def assess_transfer(kb: KnowledgeBase, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
+    """How far to trust the meta-knowledge for one study (see the module docstring):
+    ``prior_weight``, the reason when it is lowered, and the distances behind it."""
+    d_near = float(kb._distances(v[None, :])[0].min())
+    q = float(np.searchsorted(kb.nn_distance_quantiles, d_near) / (len(kb.nn_distance_quantiles) - 1))
+    diag: dict[str, Any] = {"nearest_distance": d_near, "distance_quantile": min(q, 1.0)}
+    weight = 1.0
+    reasons = []
+    if q >= 1.0:
+        weight *= 0.5
+        reasons.append("task is farther from every known task than any training task was")
+    if len(y) >= 5 and np.ptp(y) > 0:
+        prior = kb.maml.adapt(x[:0], y[:0]).predict(x)[0]
+        rho = spearman(prior, y)
+        diag["prior_rank_correlation"] = rho
+        if not np.isfinite(rho) or rho < 0.3:
+            r = 0.0 if not np.isfinite(rho) else rho
+            weight *= float(np.clip((r + 0.2) / 0.5, 0.0, 1.0))
+            reasons.append(f"the prior ranks the {len(y)} observed trials poorly (Spearman {r:.2f})")
+    diag["prior_weight"] = weight
+    diag["reason"] = "; ".join(reasons)
+    if reasons:
+        logger.info("negative-transfer guard lowers the prior weight to %.2f: %s", weight, diag["reason"])
+    return diag

@@ -1,0 +1,103 @@
+"""Scores on one scale: metric directions, the Gaussian copula, rank agreement and
+normalized regret. Everything in learn2tune that compares scores of different tasks, or
+decides whether a metric is better high or low, uses these."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+from scipy.stats import rankdata
+
+#: Metrics that are better when lower (every other metric is better when higher).
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+def metric_sign(metric: str) -> float:
+    """``-1.0`` for a metric that is better when lower, else ``1.0``: ``sign * value`` is
+    then always higher-is-better."""
+    return -1.0 if metric in LOWER_IS_BETTER else 1.0
+
+
+def copula(values: np.ndarray) -> np.ndarray:
+    """Gaussian copula of ``values`` (higher is better): normal quantiles of mid-ranks.
+
+    ``z_i = Phi^-1((rank_i - 0.5) / n)``. Ties share their average rank. This is how
+    learn2tune puts scores of different tasks (and of a study's observed trials) on one
+    scale: only the order of the values matters.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return v
+    r = rankdata(v, method="average")
+    return ndtri((r - 0.5) / v.size)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (NaN when either side is constant)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    ra, rb = rankdata(a), rankdata(b)
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def normalized_regret(best: float, y_max: float, y_ref: float) -> float:
+    """``(y_max - best) / (y_max - y_ref)`` clipped at 0 (higher-is-better scores; ``y_ref``
+    is a typical random configuration's score). With no finite ``best`` yet (every trial so
+    far failed) the regret is 1, a typical random configuration's; with ``y_max <= y_ref``
+    nothing can be gained and the regret is 0."""
+    d = y_max - y_ref
+    if not d > 0:
+        return 0.0
+    if not np.isfinite(best):
+        return 1.0
+    return float(max(0.0, (y_max - best) / d))
+
+
+def order_keeping_affine(f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of predictions ``f`` (models x n), the least-squares map ``a * f + b`` onto
+    observed targets ``y`` (n,), with the slope floored at 1/1000 of the scale ratio: a
+    model whose order disagrees with the observations keeps its order (it is never
+    inverted) with almost no weight, rather than being flattened to a constant. A constant
+    row gets ``a = 0``."""
+    f = np.atleast_2d(np.asarray(f, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64)
+    fc = f - f.mean(axis=1, keepdims=True)
+    var = (fc**2).mean(axis=1)
+    ok = var > 1e-12
+    safe = np.where(ok, var, 1.0)
+    slope = (fc * (y - y.mean())).mean(axis=1) / safe
+    floor = 1e-3 * np.sqrt(y.var() / safe)
+    a = np.where(ok, np.maximum(slope, floor), 0.0)
+    return a, y.mean() - a * f.mean(axis=1)
+
+
+def task_score_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: str,
+                      min_evals: int) -> tuple[np.ndarray, list[str], list[dict]]:
+    """Tasks x configurations matrix of per-task copula scores (NaN: not evaluated), over
+    the union of the tasks' configurations (sorted by their JSON). A task needs
+    ``min_evals`` successful, not all equal evaluations; its failed or timed-out
+    configurations rank at its bottom. Returns (matrix, kept task ids, configurations)."""
+    sign = metric_sign(metric)
+    keys = evaluations["config"].astype(str)
+    grid_keys = sorted(keys.unique())
+    col = {k: i for i, k in enumerate(grid_keys)}
+    order = {t: i for i, t in enumerate(task_ids)}
+    rows = []
+    for tid, sub in evaluations.groupby("task_id", sort=False):
+        if tid not in order:
+            continue
+        vals = sign * sub[metric].to_numpy(np.float64)
+        ok = (sub["status"] == "ok").to_numpy() & np.isfinite(vals)
+        if ok.sum() < min_evals or np.ptp(vals[ok]) == 0:
+            continue
+        vals = np.where(ok, vals, np.nanmin(vals[ok]) - 1.0)
+        row = np.full(len(grid_keys), np.nan)
+        row[[col[k] for k in sub["config"].astype(str)]] = copula(vals)
+        rows.append((order[tid], row, tid))
+    rows.sort(key=lambda r: r[0])  # the order of task_ids
+    matrix = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, len(grid_keys)))
+    return matrix, [r[2] for r in rows], [json.loads(k) for k in grid_keys]

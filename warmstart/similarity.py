@@ -1,0 +1,47 @@
+"""Task similarity: a weighted L1 distance between scaled meta-features whose weights are
+learned so that the distance between two tasks predicts how differently they rank the
+configurations (``1 - Spearman`` of their scores on shared configurations)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scores import spearman
+
+
+def weighted_l1(rows: np.ndarray, against: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Distances (len(rows), len(against)) between scaled meta-feature rows."""
+    return (np.abs(rows[:, None, :] - against[None, :, :]) * weights).sum(axis=2)
+
+
+def learn_metric_weights(task_matrix: np.ndarray, scores: np.ndarray, min_shared: int) -> np.ndarray:
+    """NNLS weights (summing to 1): weighted L1 meta-feature distance ~ 1 - Spearman of
+    two tasks' scores on at least ``min_shared`` shared configurations. Uniform weights
+    when there are too few task pairs."""
+    from scipy.optimize import nnls
+
+    n = len(task_matrix)
+    pairs_x, pairs_y = [], []
+    for i in range(n):
+        for j in range(i + 1, n):
+            both = np.isfinite(scores[i]) & np.isfinite(scores[j])
+            if both.sum() < min_shared:
+                continue
+            rho = spearman(scores[i, both], scores[j, both])
+            if not np.isfinite(rho):
+                continue
+            pairs_x.append(np.abs(task_matrix[i] - task_matrix[j]))
+            pairs_y.append(1.0 - rho)
+    d = task_matrix.shape[1]
+    if len(pairs_y) < 2 * d // 3 or not pairs_y:
+        return np.full(d, 1.0 / max(d, 1))
+    A = np.vstack(pairs_x)
+    b = np.asarray(pairs_y)
+    A1 = np.hstack([A, np.ones((len(b), 1))])  # intercept (non-negative too)
+    # mild ridge towards uniform weights keeps rarely-informative features in play
+    lam = 0.1 * len(b) / d
+    A_aug = np.vstack([A1, np.sqrt(lam) * np.hstack([np.eye(d), np.zeros((d, 1))])])
+    b_aug = np.concatenate([b, np.sqrt(lam) * np.full(d, b.mean() / max(A.sum(1).mean(), 1e-9))])
+    w, _ = nnls(A_aug, b_aug, maxiter=50 * d)
+    w = w[:d]
+    return w / w.sum() if w.sum() > 0 else np.full(d, 1.0 / d)

@@ -1,0 +1,134 @@
+"""The surrogate adapted to one study, and the encoding of configurations it reads.
+
+A :class:`Surrogate` is what :meth:`KnowledgeBase.adapt` returns: the MAML members adapted
+to the study's observed trials plus the cross-task XGBoost members mapped onto the
+observed scale. It owns the encoding of configurations: callers hand it configurations
+(dicts, or columns of values), never encoded rows of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.distributions import CategoricalDistribution
+
+from .spaces import SearchSpace, to_unit, to_unit_array
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge import KnowledgeBase
+
+Configs = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any] | np.ndarray] | np.ndarray
+
+
+def encode_configs(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Configs as rows of numbers: numeric parameters on the unit interval (log scale
+    where the distribution is log), categorical parameters one-hot."""
+    cols: list[np.ndarray] = []
+    for p in space.params:
+        dist = space.distributions[p]
+        if isinstance(dist, CategoricalDistribution):
+            idx = np.array([dist.choices.index(c[p]) for c in configs], dtype=np.int64)
+            cols.append(np.eye(len(dist.choices))[idx])
+        else:
+            cols.append(to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))[:, None])
+    if not cols:
+        return np.zeros((len(configs), 0))
+    return np.hstack(cols).astype(np.float64)
+
+
+def encode_columns(space: SearchSpace, columns: Mapping[str, Sequence[Any] | np.ndarray],
+                   defaults: Mapping[str, Any] | None = None) -> np.ndarray:
+    """:func:`encode_configs` of configurations given as columns (``{param: values}``,
+    all of one length); parameters without a column take ``defaults`` (the estimator's
+    defaults unless given)."""
+    defaults = space.defaults() if defaults is None else defaults
+    n = len(next(iter(columns.values()))) if columns else 0
+    cols = []
+    for p in space.params:
+        kd = space.distributions[p]
+        if isinstance(kd, CategoricalDistribution):
+            values = columns[p] if p in columns else [defaults[p]] * n
+            idx = np.array([kd.choices.index(v) for v in values], dtype=np.int64)
+            cols.append(np.eye(len(kd.choices))[idx])
+        elif p in columns:
+            cols.append(to_unit_array(kd, np.asarray(columns[p], dtype=np.float64))[:, None])
+        else:
+            cols.append(np.full((n, 1), to_unit(kd, defaults[p])))
+    return np.hstack(cols) if cols else np.zeros((n, 0))
+
+
+def encoded_width(space: SearchSpace) -> int:
+    """Number of columns of :func:`encode_configs` for ``space``."""
+    return sum(
+        len(d.choices) if isinstance(d, CategoricalDistribution) else 1
+        for d in space.distributions.values()
+    )
+
+
+@dataclass
+class Surrogate:
+    """A surrogate adapted to one study: ``predict(configs) -> (mean, std)`` on the scale
+    of the observed scores' copula (so the best observed value is comparable).
+
+    ``configs`` may be a list of configuration dicts, columns of values
+    (``{param: array}``; parameters left out take the estimator's defaults), or rows
+    already encoded by :func:`encode_configs`."""
+
+    kb: KnowledgeBase
+    adapted: Any
+    task_vector: np.ndarray
+    diagnostics: dict = field(default_factory=dict)
+    xgb_affine: list = field(default_factory=list)
+    #: (MAML inputs, raw cross-task predictions) at the observations adapted to, kept so
+    #: predictions there need not be recomputed (raw is None when not computed)
+    observed: tuple = field(default=(None, None), repr=False)
+
+    @property
+    def prior_weight(self) -> float:
+        """1 when the meta-knowledge is trusted, towards 0 when the guard distrusts it."""
+        return float(self.diagnostics.get("prior_weight", 1.0))
+
+    def encode(self, configs: Configs) -> np.ndarray:
+        """Rows of numbers the members read (see the class docstring for ``configs``)."""
+        if isinstance(configs, np.ndarray):
+            return configs
+        if isinstance(configs, Mapping):
+            return encode_columns(self.kb.space, configs)
+        return encode_configs(self.kb.space, configs)
+
+    def _xgb_members(self, raw: np.ndarray) -> np.ndarray:
+        return np.stack([a * r + b for (a, b), r in zip(self.xgb_affine, raw)])
+
+    def predict_members(self, configs: Configs) -> np.ndarray:
+        """Per-member predictions: the adapted MAML members, then the cross-task XGBoost
+        members mapped onto the observed scale by a least-squares affine fit."""
+        enc = self.encode(configs)
+        members = [self.adapted.predict_members(self.kb.maml_inputs(enc, self.task_vector))]
+        if self.kb.xgb_models and self.xgb_affine:
+            members.append(self._xgb_members(self.kb.cross_task_members(self.task_vector, enc)))
+        return np.vstack(members)
+
+    def predict_observed(self) -> np.ndarray:
+        """Mean prediction at the observations it was adapted to (equal to ``predict`` on
+        them, reusing the cross-task predictions computed during adaptation)."""
+        x, raw = self.observed
+        if x is None or len(x) == 0:
+            return np.zeros(0)
+        members = [self.adapted.predict_members(x)]
+        if self.kb.xgb_models and self.xgb_affine:
+            if raw is None:
+                enc = x[:, : x.shape[1] - len(self.kb.embed_idx)]
+                raw = self.kb.cross_task_members(self.task_vector, enc)
+            members.append(self._xgb_members(raw))
+        return np.vstack(members).mean(axis=0)
+
+    def predict(self, configs: Configs) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the normalized score of each config."""
+        preds = self.predict_members(configs)
+        mean, std = preds.mean(axis=0), preds.std(axis=0)
+        # distrusted prior: widen the spread so acquisition explores
+        std = std + (1.0 - self.prior_weight) + 0.05
+        return mean, std
