@@ -170,6 +170,7 @@ def extract(
             "undefined": undefined,
             "skipped": skipped,
             "infinite_values_as_missing": prep.notes["infinite_values_as_missing"],
+            "cut": list(prep.notes.get("cut", [])),
             "random_state": int(random_state),
         }
     )

@@ -34,6 +34,12 @@ from ._numeric import (
 
 #: Rows used by statistical and information-theoretic features when ``max_rows`` is None.
 DEFAULT_MAX_ROWS = 100_000
+#: Cells (rows x columns) the statistical and information groups read by default: a wide
+#: table uses fewer rows (never fewer than ``MIN_ROWS_WIDE``), so their cost is bounded.
+CELL_BUDGET = 5_000_000
+MIN_ROWS_WIDE = 2_000
+#: Input columns the landmarkers use at most (the first in the canonical column order).
+LANDMARK_COLS = 100
 #: Rows used by the landmarkers (cross-validated cheap learners).
 LANDMARK_ROWS = 2_000
 #: Integer-valued targets with at most this many distinct values are classification.
@@ -336,7 +342,11 @@ def prepare(
     # ---- canonical, seeded row order: order by a mixed content hash
     seed_mix = _splitmix64(np.array([np.uint64(int(random_state) & 0xFFFFFFFFFFFFFFFF)]))[0]
     key = _splitmix64(row_hash ^ seed_mix)
-    cap = DEFAULT_MAX_ROWS if max_rows is None else int(max_rows)
+    width = len(num_cols) + len(cat_cols)
+    if max_rows is None:  # default: bounded by cells, so a wide table costs no more than a long one
+        cap = min(DEFAULT_MAX_ROWS, max(MIN_ROWS_WIDE, CELL_BUDGET // max(width, 1)))
+    else:
+        cap = int(max_rows)
     if n > cap:
         sub = np.argpartition(key, cap - 1)[:cap]
         sub = sub[np.argsort(key[sub], kind="stable")]
@@ -394,7 +404,12 @@ def prepare(
         n_classes=n_classes,
         random_state=int(random_state),
     )
-    prep.notes = {"rows_used": m, "infinite_values_as_missing": n_inf}
+    prep.notes = {"rows_used": m, "infinite_values_as_missing": n_inf, "cut": []}
+    if max_rows is None and m < min(n, DEFAULT_MAX_ROWS):
+        prep.notes["cut"].append(
+            f"statistical and information groups on {m} of {n} rows ({width} columns: "
+            f"at most {CELL_BUDGET:,} cells by default; max_rows= overrides)"
+        )
     _derive(prep, landmark_rows)
     return prep
 
@@ -443,5 +458,10 @@ def _derive(prep: Prepared, landmark_rows: int) -> None:
         top = top[counts[top] > 0] if counts.size else top
         if top.size:
             parts.append((codes[:, None] == top[None, :]).astype(np.float64))
-    prep.landmark_X = np.hstack(parts) if parts else np.zeros((k, 1))
+    design = np.hstack(parts) if parts else np.zeros((k, 1))
+    if design.shape[1] > LANDMARK_COLS:  # bounded work on wide tables
+        prep.notes["cut"].append(f"landmarkers on the first {LANDMARK_COLS} of {design.shape[1]} "
+                                 "encoded columns (canonical order)")
+        design = design[:, :LANDMARK_COLS]
+    prep.landmark_X = design
     prep.landmark_y = (prep.y_codes if prep.task == "classification" else prep.y_num)[:k]

@@ -15,6 +15,8 @@ from ._prepare import Prepared
 from ._registry import FeatureSpec, summarize, summary_specs
 
 GROUP = "statistical"
+#: columns of the quadratic features (correlations, PCA...) at most
+MAX_GRAM_COLS = 256
 
 
 def _sf(specs: list[FeatureSpec], scale_free: bool) -> list[FeatureSpec]:
@@ -156,6 +158,13 @@ def compute(p: Prepared) -> dict[str, float]:
     from ._numeric import centered_gram
 
     keep = ~mom["const"]
+    if keep.sum() > MAX_GRAM_COLS:  # quadratic in columns: the first ones of the canonical order
+        first = np.flatnonzero(keep)[:MAX_GRAM_COLS]
+        p.notes.setdefault("cut", []).append(
+            f"correlations, covariances, PCA and canonical correlation on {MAX_GRAM_COLS} of "
+            f"{int(keep.sum())} numeric columns (canonical order)")
+        keep = np.zeros_like(keep)
+        keep[first] = True
     xi = p.num_imputed[:, keep] if not keep.all() else p.num_imputed
     mu = p.num_imputed_mean[keep]
     k = xi.shape[1]

@@ -36,7 +36,7 @@ def into(dist: BaseDistribution, value: Any) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return value if value in dist.choices else dist.choices[0]
     v = spaces_mod.clip(dist, value)
-    return int(v) if isinstance(dist, IntDistribution) else float(v)
+    return int(v) if isinstance(dist, IntDistribution) else snap_to_bounds(dist, float(v))
 
 
 def units_of(search_space: dict[str, BaseDistribution], names: list[str], configs: list[dict]) -> np.ndarray:
@@ -53,9 +53,22 @@ def units_of(search_space: dict[str, BaseDistribution], names: list[str], config
 
 
 def plain_value(dist: BaseDistribution, v: Any) -> Any:
+    """A candidate's value as the plain Python value Optuna stores: a categorical index
+    becomes its choice, an int an int, and a float within rounding of a bound the bound
+    itself (``0.001`` as the user wrote it, not ``0.0010000000000000002``)."""
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[int(v)]
-    return int(v) if isinstance(dist, IntDistribution) else float(v)
+    if isinstance(dist, IntDistribution):
+        return int(v)
+    return snap_to_bounds(dist, float(v))
+
+
+def snap_to_bounds(dist: BaseDistribution, v: float) -> float:
+    """``v``, or the bound of ``dist`` it differs from by rounding only."""
+    for bound in (float(dist.low), float(dist.high)):  # type: ignore[attr-defined]
+        if abs(v - bound) <= 1e-9 * max(abs(bound), 1e-300):
+            return bound
+    return v
 
 
 def best_matching_space(candidates: list[str], params: dict[str, BaseDistribution]) -> str | None:
@@ -92,3 +105,21 @@ def observations(study: Study, names: list[str]) -> tuple[list[dict], np.ndarray
         elif t.state == TrialState.RUNNING:
             running.append({n: t.params[n] for n in names})
     return configs, np.asarray(scores, dtype=np.float64), running
+
+
+def enqueued_configs(study: Study) -> set[str]:
+    """Configurations the user enqueued in a study (``enqueue_trial``), as sorted JSON."""
+    import json
+
+    out = set()
+    for t in study._get_trials(deepcopy=False, use_cache=True):
+        fixed = t.system_attrs.get("fixed_params")
+        if fixed:
+            out.add(json.dumps(dict(sorted(fixed.items())), sort_keys=True))
+    return out
+
+
+def enqueued_before(study: Study, number: int) -> int:
+    """How many trials numbered below ``number`` were enqueued by the user."""
+    return sum(1 for t in study._get_trials(deepcopy=False, use_cache=False)
+               if t.number < number and "fixed_params" in t.system_attrs)

@@ -1,23 +1,15 @@
 """``MetaSampler``: an Optuna sampler that warm-starts from meta-knowledge and proposes
 with a MAML surrogate adapted to the study's trials.
 
-Phases of a study:
-
-1. **Warm start.** The first ``n_warm_start`` trials (trials the user enqueued come first
-   and are left alone) take the knowledge base's zero-shot portfolio for this dataset, best
-   first. This works from the very first trial without ``space=``: the first parameter the
-   objective suggests is matched by name and distribution against the spaces that have
-   knowledge, and the trial's whole warm-start configuration is fixed then.
-2. **Surrogate.** Later trials maximize expected improvement of the knowledge base's MAML
-   surrogate, adapted to the completed trials, over a candidate pool (uniform random,
-   scrambled Sobol, and perturbations of the best trials).
-3. **Negative-transfer guard.** When the surrogate's prior disagrees with the observed
-   trials or the dataset is far from every known task, the knowledge base lowers its
-   weight; the sampler then hands that share of trials to the base sampler.
-
-Parameters without knowledge, or whose range is not inside the known one, go to the base
-sampler (``TPESampler`` by default). A narrower range, a different log flag or a subset of
-categorical choices is mapped: values are kept inside the user's distribution.
+Phases: (1) **warm start**: the first ``n_warm_start`` trials (after any the user enqueued)
+take the knowledge base's zero-shot portfolio for this dataset, from the very first trial
+and without ``space=`` (parameters are matched by name and distribution against the
+spaces with knowledge); (2) **surrogate**: expected improvement of a residual GP whose
+prior mean is the meta-learned surrogate adapted to the study's trials (:mod:`tuner.gp`);
+(3) the **negative-transfer guard** hands trials to the base sampler when the knowledge
+disagrees with the trials or the dataset is far from every known one. Parameters without
+knowledge go to the base sampler (TPE by default); narrower ranges are mapped
+(:mod:`tuner.mapping`).
 
 State lives in the study's storage (trial and study system attributes), so several
 threads or processes can share one study.
@@ -47,15 +39,24 @@ from metafeatures import task_of
 from warmstart import spaces as spaces_mod
 from warmstart.history import (
     ATTR_METAFEATURES,
-    studies_to_metadataset,
     study_attributes,
 )
-from warmstart.kb_io import bundled_spaces, space_of
+from warmstart.kb_io import space_of
 from warmstart.scores import copula
 from warmstart.threads import one_blas_thread
 
 from .gp import candidate_units, expected_improvement, residual_gp
-from .mapping import best_matching_space, covers, into, observations, plain_value, units_of
+from .knowledge_source import KnowledgeSource
+from .mapping import (
+    best_matching_space,
+    covers,
+    enqueued_before,
+    enqueued_configs,
+    into,
+    observations,
+    plain_value,
+    units_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ _ATTR_SPACE = "learn2tune:resolved_space"
 ATTR_PROPOSED_BY = "learn2tune:proposed_by"
 _ATTR_PROPOSER = ATTR_PROPOSED_BY
 _DEFAULT_WARM_START = 10
+#: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
+METAFEATURE_SECONDS = 5.0
 
 
 def _study_key(study: Study) -> tuple:
@@ -97,6 +100,10 @@ class MetaSampler(BaseSampler):
     history : str or list of optuna.Study, optional
         An Optuna storage URL or studies; finished learn2tune studies there join the
         meta-knowledge for warm starts.
+    metric : str, optional
+        The name of the metric the objective returns (e.g. ``"roc_auc"``, ``"log_loss"``),
+        recorded in the study so that it becomes meta-data under that name; not recorded
+        when not given (the study's values are then imported as ``objective``).
     seed : int, optional
         Seeds every random choice (candidate pools, the guard's coin, the base sampler).
     n_candidates : int
@@ -129,6 +136,7 @@ class MetaSampler(BaseSampler):
         seed: int | None = None,
         n_candidates: int = 1000,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        metric: str | None = None,
         adapt_steps: int | None = None,
         residual_gp: bool = True,
         surrogate_phase: bool = True,
@@ -148,11 +156,19 @@ class MetaSampler(BaseSampler):
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                metafeatures = mf_mod.extract(X, y)
+                metafeatures = mf_mod.extract(X, y, time_budget=METAFEATURE_SECONDS)
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
         self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
+        if isinstance(knowledge, (str, Path)):
+            space_of(knowledge)  # the folder must be a knowledge base: say so now, not at trial 1
+        elif knowledge is not None and knowledge is not False and not hasattr(knowledge, "warm_start"):
+            raise TypeError(
+                f"knowledge must be None, False, a KnowledgeBase or a folder path, got "
+                f"{type(knowledge).__name__}"
+            )
         self._space_arg = space
         self._knowledge_arg = knowledge
+        self._metric = metric
         self._n_warm_start = _DEFAULT_WARM_START if n_warm_start is None else n_warm_start
         self._seed = seed
         self._rng = np.random.RandomState(seed)
@@ -166,12 +182,11 @@ class MetaSampler(BaseSampler):
         self._constraints_func = constraints_func
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
         self._n_candidates = n_candidates
-        self._history = history
-        self._kbs: dict[str, Any] = {}
+        self._source = KnowledgeSource(knowledge, space, history, self._task_type)
         self._portfolios: dict[str, list[dict]] = {}
         self._lock = threading.RLock()
-        self._history_md = None
         self._resolved: dict[tuple, str] = {}
+        self._told: set[tuple] = set()  # studies told that no knowledge covers them
         # per study: the first trial number known to be past the warm start (slots only
         # grow with trial numbers, so later trials need not read the study's trials again)
         self._warm_start_over: dict[tuple, int] = {}
@@ -186,7 +201,7 @@ class MetaSampler(BaseSampler):
         state = self.__dict__.copy()
         state["_lock"] = None
         # keyed by storage object ids, which mean nothing in another process
-        state["_resolved"], state["_warm_start_over"] = {}, {}
+        state["_resolved"], state["_warm_start_over"], state["_told"] = {}, {}, set()
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -203,48 +218,8 @@ class MetaSampler(BaseSampler):
         self._base.reseed_rng()
 
     # ------------------------------------------------------------------ knowledge
-    def _candidate_spaces(self) -> list[str]:
-        if self._knowledge_arg is False:
-            return []
-        if self._space_arg is not None:
-            return [self._space_arg]
-        if self._knowledge_arg is not None and not isinstance(self._knowledge_arg, (str, Path)):
-            return [self._knowledge_arg.space_name]
-        if isinstance(self._knowledge_arg, (str, Path)):
-            return [space_of(self._knowledge_arg)]
-        return bundled_spaces(self._task_type)
-
     def _kb(self, space: str) -> Any:
-        with self._lock:
-            if space in self._kbs:
-                return self._kbs[space]
-            from warmstart import KnowledgeBase
-
-            arg = self._knowledge_arg
-            if arg is None:
-                kb = KnowledgeBase.default(space)
-            elif isinstance(arg, (str, Path)):
-                kb = KnowledgeBase.load(arg)
-            else:
-                kb = arg
-            if kb.space_name != space:
-                raise ValueError(
-                    f"knowledge is for space {kb.space_name!r}, but the study uses {space!r}"
-                )
-            if self._history is not None:
-                kb = kb.with_history(self._history_metadataset())
-            self._kbs[space] = kb
-            return kb
-
-    def _history_metadataset(self):  # noqa: ANN202
-        if self._history_md is None:
-            if isinstance(self._history, str):
-                from warmstart.history import import_studies
-
-                self._history_md = import_studies(self._history)
-            else:
-                self._history_md = studies_to_metadataset(self._history)
-        return self._history_md
+        return self._source.kb(space)
 
     def _portfolio(self, space: str) -> list[dict]:
         with self._lock:
@@ -264,8 +239,12 @@ class MetaSampler(BaseSampler):
         if stored:
             self._resolved[key] = stored
             return stored
-        candidates = self._candidate_spaces()
+        candidates = self._source.candidate_spaces()
         if not candidates:
+            if params and key not in self._told and self._knowledge_arg is not False:
+                self._told.add(key)
+                logger.warning("MetaSampler: no knowledge base for this study's task type; "
+                               "sampling with %s", type(self._base).__name__)
             return None
         items = dict(params or seen or {})
         if name is not None and dist is not None:
@@ -274,6 +253,13 @@ class MetaSampler(BaseSampler):
         if best is not None and params:
             study._storage.set_study_system_attr(study._study_id, _ATTR_SPACE, best)
             self._resolved[key] = best
+        elif best is None and params and key not in self._told:
+            self._told.add(key)
+            logger.warning(
+                "MetaSampler: no knowledge covers the parameters of study %r (%s; knowledge for: "
+                "%s); sampling with %s", study.study_name, ", ".join(sorted(params)),
+                ", ".join(candidates), type(self._base).__name__,
+            )
         return best
 
     def _known(self, space: str | None, name: str, dist: BaseDistribution) -> bool:
@@ -299,7 +285,9 @@ class MetaSampler(BaseSampler):
         return {**base_space, **known}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self._raise_error_if_multi_objective(study)
+        if study._is_multi_objective():  # fail the trial just made: none is left RUNNING
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            self._raise_error_if_multi_objective(study)
         self._base.before_trial(study, trial)
         if "fixed_params" in trial.system_attrs or self._n_warm_start == 0:
             return
@@ -314,12 +302,7 @@ class MetaSampler(BaseSampler):
         over = self._warm_start_over.get(key)
         if over is not None and trial.number >= over:
             return
-        enqueued_before = sum(
-            1
-            for t in study._get_trials(deepcopy=False, use_cache=False)
-            if t.number < trial.number and "fixed_params" in t.system_attrs
-        )
-        index = trial.number - enqueued_before
+        index = trial.number - enqueued_before(study, trial.number)
         if index < self._n_warm_start:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
         else:
@@ -332,19 +315,11 @@ class MetaSampler(BaseSampler):
             return None
         portfolio = self._portfolio(space)
         index = int(attrs[_ATTR_WS])
-        enqueued = self._enqueued_configs(study)
+        enqueued = enqueued_configs(study)
         remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
         if index >= len(remaining):
             return None
         return remaining[index]
-
-    def _enqueued_configs(self, study: Study) -> set[str]:
-        out = set()
-        for t in study._get_trials(deepcopy=False, use_cache=True):
-            fixed = t.system_attrs.get("fixed_params")
-            if fixed:
-                out.add(json.dumps(dict(sorted(fixed.items())), sort_keys=True))
-        return out
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -388,8 +363,7 @@ class MetaSampler(BaseSampler):
         stored = self._resolved.get(_study_key(study))
         if stored and ATTR_METAFEATURES not in study.user_attrs and self._metafeatures is not None:
             try:
-                kb = self._kb(stored)
-                for k, v in study_attributes(self._metafeatures, stored, metric=kb.metric).items():
+                for k, v in study_attributes(self._metafeatures, stored, metric=self._metric).items():
                     study.set_user_attr(k, v)
             except (ValueError, OSError):
                 pass

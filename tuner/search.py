@@ -37,6 +37,7 @@ from warmstart import spaces as spaces_mod
 from .delegation import BestEstimatorDelegation
 from .estimators import builtin_space, tuned_model
 from .results import ATTR_CV, cv_results, search_trials
+from .sampler import METAFEATURE_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +256,11 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
         level = optuna.logging.get_verbosity()
         if self.verbose < 2:  # failed configurations get our own warning
             optuna.logging.set_verbosity(optuna.logging.ERROR)
+        if (self.warm_start and self.study is None and space is not None
+                and self.knowledge is not False and self._known_space(space) is None):
+            warnings.warn(f"no bundled knowledge for {space}: MetaSearchCV searches with TPE "
+                          "(pass knowledge=... to use a knowledge base you fitted)",
+                          UserWarning, stacklevel=2)
         try:
             study = self.study if self.study is not None else self._new_study(space)
             self.study_ = study
@@ -307,7 +313,7 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 task = "classification" if is_classifier(self.estimator) else "regression"
-                return metafeatures.extract(X, y, task=task)
+                return metafeatures.extract(X, y, task=task, time_budget=METAFEATURE_SECONDS)
         except Exception as exc:  # noqa: BLE001 - the search works without them
             warnings.warn(
                 f"meta-features could not be computed ({type(exc).__name__}: {exc}); the warm "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -43,6 +42,7 @@ from .protocol import (
     CLASSIFICATION_METRICS,
     PRIMARY_METRIC,
     REGRESSION_METRICS,
+    library_versions,
     prepare_task_data,
     task_seed,
 )
@@ -81,23 +81,6 @@ class BuildSummary:
     seconds: float = 0.0
     out: str = ""
     per_space: dict = field(default_factory=dict)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that determine evaluation results."""
-    import sklearn
-    import xgboost
-
-    from . import __version__
-
-    return {
-        "learn2tune": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "xgboost": xgboost.__version__,
-    }
 
 
 def _config_list(space: spaces_mod.SearchSpace, n_configs: int, seed: int) -> list[dict]:
@@ -288,6 +271,14 @@ def build(
         max_rows=max_rows, fidelities=fids,
     )
     summary.tasks = len(task_objs)
+    if not task_objs and not wanted:
+        have = sorted({str(sp["task_type"]) for sp in specs})
+        need = sorted({spaces_mod.get_search_space(s).task_type for s in spaces})
+        raise ValueError(
+            f"suite {str(suite)!r} has no task for --space {', '.join(spaces)} ({'/'.join(need)}): its "
+            f"tasks are {'/'.join(have) or 'none'}"
+            + (f"; skipped: {skipped_tasks}" if skipped_tasks else "; choose a space of that task type")
+        )
     if wanted:
         found = {t.name for _, t in task_objs} | {t.source for _, t in task_objs}
         missing = sorted(wanted - found)

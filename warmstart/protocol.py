@@ -17,6 +17,7 @@ The protocol (the same for every space and every executor):
 from __future__ import annotations
 
 import hashlib
+import platform
 import time
 import traceback
 from typing import Any
@@ -190,3 +191,20 @@ def _attach_deadline(model: Any, deadline: _Deadline) -> None:
             return False
 
     est.set_params(callbacks=[_CB()])
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that determine evaluation results."""
+    import sklearn
+    import xgboost
+
+    from . import __version__
+
+    return {
+        "learn2tune": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "xgboost": xgboost.__version__,
+    }

@@ -195,27 +195,76 @@ def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
             f"suite {str(suite)!r} is neither a built-in suite ({', '.join(sorted(BUILTIN_SUITES))}) "
             "nor an existing folder or file"
         )
+    return _parse_suite_file(path), path.parent
+
+
+#: keys a task entry of a suite file may have
+TASK_KEYS = frozenset({"file", "source", "target", "task_type", "drop", "name", "title", "dataset",
+                       "family", "note", "exclude", "drop_more"})
+
+
+def _parse_suite_file(path: Path) -> list[dict]:
+    """The task entries of a suite file, every mistake named with the file (and line)."""
     text = path.read_text()
+    where = str(path)
+    if not text.strip():
+        raise ValueError(f"suite file {where!r} is empty; list tasks under 'tasks:' (see the README)")
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"suite file {where!r}{line}: not valid YAML ({problem})") from None
     else:
-        data = json.loads(text)
-    tasks = data["tasks"] if isinstance(data, dict) else data
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"suite file {where!r} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"tasks", "name", "description", "reviewed", "licence"})
+        if unknown:
+            raise ValueError(f"suite file {where!r}: unknown key {unknown[0]!r} at the top; use 'tasks:'")
+        if "tasks" not in data:
+            raise ValueError(f"suite file {where!r} has no 'tasks:' list")
+        tasks = data["tasks"]
+    else:
+        tasks = data
+    if not isinstance(tasks, list) or not tasks:
+        raise ValueError(f"suite file {where!r}: 'tasks' must be a non-empty list of task entries")
     out = []
-    for t in tasks:
+    for i, t in enumerate(tasks, 1):
         if not isinstance(t, dict) or ("file" not in t and "source" not in t):
             raise ValueError(
-                f"{str(path)!r}: task entry {t!r} needs a 'file' (or 'source'), a 'target' "
+                f"suite file {where!r}, task {i}: {t!r} needs a 'file' (or 'source'), a 'target' "
                 "and a 'task_type'"
+            )
+        unknown = sorted(set(t) - TASK_KEYS)
+        if unknown:
+            raise ValueError(
+                f"suite file {where!r}, task {i}: unknown key {unknown[0]!r}; keys are "
+                f"{', '.join(sorted(TASK_KEYS - {'drop_more', 'title', 'note'}))}"
             )
         if t.get("exclude"):
             continue
+        for key in ("target", "task_type"):
+            if key not in t:
+                raise ValueError(f"suite file {where!r}, task {i}: missing {key!r}")
+        if t["task_type"] not in TASK_TYPES:
+            raise ValueError(
+                f"suite file {where!r}, task {i}: task_type {t['task_type']!r} is not one of {TASK_TYPES}"
+            )
+        if "drop" in t and not isinstance(t["drop"], list):
+            raise ValueError(f"suite file {where!r}, task {i}: 'drop' must be a list of column names")
         if "source" not in t:
             t = {**t, "source": f"file:{t['file']}"}
         out.append(t)
-    return out, path.parent
+    if not out:
+        raise ValueError(f"suite file {where!r}: every task is excluded; nothing to build")
+    return out
 
 
 def iter_tasks(

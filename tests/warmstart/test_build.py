@@ -146,3 +146,73 @@ def test_bad_build_arguments(suite, tmp_path):
         build(suite, ["logistic-regression"], 2, tmp_path, folds=1)
     with pytest.raises(ValueError, match="not in suite"):
         build(suite, ["logistic-regression"], 2, tmp_path, tasks=["missing-task"])
+
+
+def test_fidelities_describe_the_rows_evaluated_and_halve_the_configurations(tmp_path):
+    """A table larger than the first fidelity is evaluated at each row count below its
+    size and in full; every fidelity is a task whose meta-features are those of exactly
+    the rows it evaluated; larger fidelities evaluate the best configurations of the
+    previous one, a random share of the rest and the defaults; all share the table's
+    fingerprint (leave-one-out drops them together); another protocol is refused."""
+    import warnings
+
+    import metafeatures
+    from warmstart.build import evaluated_data
+    from warmstart.tasks import load_task, suite_specs
+
+    rng = np.random.default_rng(1)
+    n = 700
+    X = rng.normal(size=(n, 4))
+    y = np.where(X[:, 0] - X[:, 1] + rng.normal(size=n) > 0, "a", "b")
+    pd.DataFrame(X, columns=list("pqrs")).assign(label=y).to_csv(tmp_path / "big.csv", index=False)
+    small = pd.DataFrame(rng.normal(size=(150, 3)), columns=list("xyz"))
+    small.assign(label=rng.choice(["u", "v"], 150)).to_csv(tmp_path / "small.csv", index=False)
+    (tmp_path / "suite.yaml").write_text(
+        "tasks:\n  - {file: big.csv, target: label, task_type: classification}\n"
+        "  - {file: small.csv, target: label, task_type: classification}\n")
+    out = tmp_path / "b"
+    s = build(tmp_path, ["logistic-regression"], 20, out, folds=3, fidelities="200,400,full",
+              max_rows=600, halving=3, random_share=0.25, min_configs=4)
+    md = MetaDataset.load(out)
+    tasks = md.tasks.set_index("task_id")
+    big = ["file:big.csv@200", "file:big.csv@400", "file:big.csv@600"]
+    assert set(tasks.index) == set(big) | {"file:small.csv"}
+    assert tasks.loc[big, "n_rows"].tolist() == [200, 400, 600]
+    assert tasks.loc[big, "source_rows"].tolist() == [700] * 3
+    assert tasks.loc[big, "fingerprint"].nunique() == 1
+    assert tasks.loc["file:small.csv", "fidelity"] == 1.0
+    counts = md.evaluations.groupby("task_id")["config_id"].apply(sorted)
+    assert len(counts["file:big.csv@200"]) == 21 and len(counts["file:small.csv"]) == 21
+    assert len(counts["file:big.csv@400"]) in (7, 8) and 0 in counts["file:big.csv@400"]  # + defaults
+    assert set(counts["file:big.csv@600"]) <= set(counts["file:big.csv@400"])
+    assert 0 in counts["file:big.csv@600"] and 4 <= len(counts["file:big.csv@600"]) <= 5
+    ev = md.evaluations.set_index("task_id")
+    assert (ev.loc["file:big.csv@400", "rows"] == 400).all()
+    # the best configurations of 200 rows are among those evaluated on 400
+    lo = md.evaluations[md.evaluations.task_id == "file:big.csv@200"].nlargest(3, "roc_auc")
+    assert set(lo["config_id"]) <= set(counts["file:big.csv@400"])
+    # the data described is the data evaluated, for every task of the build
+    specs, base = suite_specs(tmp_path)
+    for tid, row in tasks.iterrows():
+        task = load_task(next(sp for sp in specs if sp["source"] == row["source"]), base)
+        Xe, ye = evaluated_data(task, folds=3, rows=int(row["n_rows"]), seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mf = metafeatures.extract(Xe, ye, task="classification", random_state=0)
+        stored = md.metafeatures().loc[tid, mf.index]
+        np.testing.assert_allclose(stored.to_numpy(), mf.to_numpy(), rtol=1e-9, atol=1e-12, err_msg=tid)
+    assert s.evaluations == len(md.evaluations)
+    with pytest.raises(ValueError, match="fidelities"):
+        build(tmp_path, ["logistic-regression"], 20, out, folds=3, fidelities="300,full", max_rows=600)
+    again = build(tmp_path, ["logistic-regression"], 20, out, folds=3, fidelities="200,400,full",
+                  max_rows=600, min_configs=4)
+    assert again.evaluations == 0
+
+
+def test_fidelities_are_validated():
+    from warmstart.build import parse_fidelities
+
+    assert parse_fidelities("2000, 6000,full") == [2000, 6000, "full"]
+    for bad in ("full,2000", "6000,2000", "abc", "10,full", "2000,2000"):
+        with pytest.raises(ValueError, match="fidelities"):
+            parse_fidelities(bad)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tests.conftest import MF_NAMES, SPACE
-from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
 from tuner.bench.knowledge import train_from_scratch
+from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
 from warmstart.maml import K_SLOPE, MAMLConfig, MAMLEnsemble
 from warmstart.scores import copula, spearman
 from warmstart.surrogate import encode_configs

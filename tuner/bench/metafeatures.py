@@ -63,6 +63,7 @@ def time_pymfe(X: np.ndarray, y: np.ndarray) -> float | None:
 def run(
     sizes: Sequence[tuple[int, int]] = ((1_000, 20), (20_000, 50), (100_000, 100)),
     pymfe_max_rows: int = 20_000,
+    pymfe_max_cells: int = 1_000_000,
     extra_ours: Sequence[tuple[int, int]] = ((1_000_000, 100),),
 ) -> pd.DataFrame:
     """One row per size: our seconds, pymfe seconds, speed ratio, our peak memory."""
@@ -73,7 +74,8 @@ def run(
     for n, d in list(sizes) + list(extra_ours):
         X, y = make_data(n, d)
         ours, peak = time_ours(X, y)
-        theirs = time_pymfe(X, y) if (n <= pymfe_max_rows and (n, d) in sizes) else None
+        ok = n <= pymfe_max_rows and n * d <= pymfe_max_cells and (n, d) in sizes
+        theirs = time_pymfe(X, y) if ok else None
         rows.append(
             {
                 "rows x cols": f"{n:,} x {d}",

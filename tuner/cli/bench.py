@@ -26,7 +26,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if what == "metafeatures":
         from ..bench import metafeatures as bm
 
-        sizes = ((1_000, 20), (20_000, 50), (100_000, 100))
+        sizes = ((1_000, 20), (5_000, 20), (20_000, 50), (100_000, 100), (1_000, 2_000), (100_000, 500))
         df = bm.run(sizes=sizes if not args.quick else ((1_000, 20),),
                     extra_ours=((1_000_000, 100),) if not args.quick else ())
         title = "meta-features: learn2tune vs pymfe (general+statistical+info-theory+model-based+landmarking)"
@@ -139,23 +139,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks that print tables")
+    p = sub.add_parser("bench", help="benchmarks that print tables", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n"
+                              "  learn2tune bench tuning --quick --out bench-quick\n"
+                              "  learn2tune bench tuning --out bench-full --workers 2 --markdown\n"
+                              "  learn2tune bench knowledge --folds 5\n"
+                              "  learn2tune bench overhead")
     p.add_argument("what", nargs="?", default="tuning",
                    choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"],
                    help="which benchmark (default: tuning, the leave-one-task-out comparison)")
-    p.add_argument("--metadata", default="default")
-    p.add_argument("--space", default="xgboost-classifier")
+    p.add_argument("--metadata", default="default", help="meta-dataset folder, or 'default' (bundled)")
+    p.add_argument("--space", default="xgboost-classifier", help="the space benchmarked")
     p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
     p.add_argument("--quick", action="store_true", help="a small, fast variant")
     p.add_argument("--markdown", action="store_true", help="also print the results as markdown")
     p.add_argument("--md", default=None, help="write the markdown results to this file")
     p.add_argument("--out", default=None, help="output folder ('tuning') or CSV ('knowledge')")
     p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning'")
-    p.add_argument("--trials", type=int, default=50)
+    p.add_argument("--trials", type=int, default=50, help="trials per method and seed ('tuning')")
     p.add_argument("--configs", type=int, default=40, help="configs per task for 'build'")
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--budgets", default="1,5,10,20,30,50")
-    p.add_argument("--max-tasks", type=int, default=None)
+    p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning')")
+    p.add_argument("--budgets", default="1,5,10,20,30,50", help="trial budgets reported ('tuning')")
+    p.add_argument("--max-tasks", type=int, default=None, help="only this many held-out tasks")
     p.add_argument("--tasks", nargs="*", default=None, help="only these held-out task ids ('tuning')")
     p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
     p.add_argument("--real", action="store_true",

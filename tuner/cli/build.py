@@ -55,7 +55,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from warmstart.spaces import list_spaces
 
-    p = sub.add_parser("build", help="build or resume an offline meta-dataset")
+    p = sub.add_parser("build", help="build or resume an offline meta-dataset", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n"
+                              "  learn2tune build --suite default --space xgboost-classifier --configs 128 --out runs/xgb\n"
+                              "  learn2tune build --suite my-suite/ --space random-forest-regressor --configs 64 \\\n"
+                              "      --fidelities 2000,6000,full --max-rows 50000 --workers 2 --out runs/rf")
     p.add_argument("--suite", default="default", help="'default' or a suite folder/file")
     p.add_argument("--space", action="append", required=True, choices=list_spaces(),
                    help="search space (repeat for several)")
@@ -75,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--halving", type=float, default=3.0,
                    help="with --fidelities: each larger fidelity keeps 1/HALVING of the configurations")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation (0: none)")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds per evaluation (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="build seed: subsamples, folds, configurations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_build)

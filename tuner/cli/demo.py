@@ -21,13 +21,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # The bundled knowledge base has seen the bundled scikit-learn datasets: refit it
     # without the demo's dataset, so the demo shows transfer to a dataset it never saw.
     t0 = time.perf_counter()
+    console = Console()
     md = MetaDataset.default()
     held = md.tasks.loc[md.tasks["source"] == args.dataset, "fingerprint"].tolist()
-    with warnings.catch_warnings():
+    console.print(f"refitting the bundled knowledge base without {args.dataset}, so that the demo "
+                  "shows transfer to a dataset it never saw (about a minute)...")
+    with warnings.catch_warnings(), console.status("meta-training the MAML surrogate"):
         warnings.simplefilter("ignore")
         kb = KnowledgeBase.fit(md, "xgboost-classifier", exclude_fingerprints=held,
                                maml={"members": 2, "meta_iterations": 150})
-    Console().print(
+    console.print(
         f"knowledge base refit on {len(kb.task_ids)} tasks of the bundled meta-dataset "
         f"{'without ' + args.dataset + ' ' if held else ''}in {time.perf_counter() - t0:.1f} s"
     )
@@ -35,17 +38,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     ns = argparse.Namespace(knowledge=kb,
         file=args.dataset, target="target", model="xgboost", task="auto", trials=args.trials,
         metric=None, cv=args.cv, storage=None, study_name=None, out=out, no_warm_start=False,
-        compare_tpe=True, timeout=None, jobs=1, seed=args.seed, quiet=False,
+        compare_tpe=True, timeout=None, jobs=1, seed=args.seed, quiet=False, drop=None, sep=None,
     )
     return tune.run(ns)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job: warm-started tuning of XGBoost on a bundled "
-                       "dataset, against XGBoost's defaults and TPE")
+                       "dataset, against XGBoost's defaults and TPE", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  learn2tune demo\n  learn2tune demo --trials 30 --out demo-out")
     p.add_argument("--dataset", default="sklearn:breast_cancer", help="a table with a 'target' column")
-    p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--cv", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=int, default=20, help="trials of each search (default 20)")
+    p.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits and samplers")
     p.add_argument("--out", default=None, help="output folder (default: a temporary folder)")
     p.set_defaults(func=_cmd_demo)

@@ -51,17 +51,22 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import-studies", help="turn finished learn2tune Optuna studies into meta-data")
+    p = sub.add_parser("import-studies", help="turn finished learn2tune Optuna studies into meta-data",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="example:\n  learn2tune import-studies --storage sqlite:///studies.db --out runs/mine")
     p.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///..., postgresql://...)")
     p.add_argument("--out", required=True, help="output meta-dataset folder")
     p.set_defaults(func=_cmd_import_studies)
 
-    p = sub.add_parser("fit-kb", help="fit a knowledge base on a meta-dataset")
+    p = sub.add_parser("fit-kb", help="fit a knowledge base on a meta-dataset", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n"
+                              "  learn2tune fit-kb --metadata runs/xgb --space xgboost-classifier --out my-kb\n"
+                              "  learn2tune fit-kb --metadata default --history sqlite:///studies.db --out my-kb")
     p.add_argument("--metadata", default="default", help="meta-dataset folder or 'default'")
-    p.add_argument("--space", default="xgboost-classifier")
+    p.add_argument("--space", default="xgboost-classifier", help="the space to learn about (default xgboost-classifier)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--history", default=None, help="also learn from the studies of this Optuna storage")
     p.add_argument("--members", type=int, default=5, help="MAML ensemble members")
     p.add_argument("--iterations", type=int, default=300, help="MAML meta-iterations per member")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the fit")
     p.set_defaults(func=_cmd_fit_kb)

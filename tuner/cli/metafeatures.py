@@ -10,21 +10,25 @@ from .output import console
 
 
 def _cmd_metafeatures(args: argparse.Namespace) -> int:
-    import metafeatures
-    from warmstart.tasks import read_table
+    import warnings
 
-    df = read_table(args.file)
-    if args.target not in df.columns:
-        raise SystemExit(
-            f"error: --target {args.target!r} is not a column of {args.file}; "
-            f"columns are {list(df.columns)[:20]}"
-        )
-    y = df.pop(args.target)
+    from rich.markup import escape
+
+    import metafeatures
+
+    from .tables import load_xy
+
+    data = load_xy(args.file, args.target, task=args.task, drop=args.drop, sep=args.sep)
+    err = console(stderr=True)
+    for note in data.notes:
+        err.print(f"[yellow]note[/]: {escape(note)}")
     groups = args.groups.split(",") if args.groups else "all"
-    mf = metafeatures.extract(
-        df, y, task=args.task, groups=groups, random_state=args.random_state,
-        max_rows=args.max_rows,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # infinities: already noted
+        mf = metafeatures.extract(
+            data.X, data.y, task=data.task, groups=groups, random_state=args.random_state,
+            max_rows=args.max_rows, time_budget=args.time_budget,
+        )
     if args.json:
         payload = {
             "task": mf.attrs["task"],
@@ -36,7 +40,7 @@ def _cmd_metafeatures(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     info = metafeatures.list_features().set_index("name")
-    table = Table(title=f"{args.file}: {mf.attrs['task']}, {len(mf)} meta-features")
+    table = Table(title=f"{escape(str(args.file))}: {mf.attrs['task']}, {len(mf)} meta-features")
     table.add_column("feature")
     table.add_column("group")
     table.add_column("value", justify="right")
@@ -49,12 +53,29 @@ def _cmd_metafeatures(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("metafeatures", help="meta-features of a CSV or Parquet dataset")
-    p.add_argument("file", help="CSV or Parquet file")
+    p = sub.add_parser(
+        "metafeatures", help="meta-features of a CSV or Parquet dataset",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Describe a table as meta-features (size, statistics, information theory, "
+                    "landmarkers). The table is read as `learn2tune tune` reads it.",
+        epilog="examples:\n"
+               "  learn2tune metafeatures data.csv --target label\n"
+               "  learn2tune metafeatures sklearn:wine --target target --json\n"
+               "  learn2tune metafeatures data.tsv --target y --drop id --groups general,statistical",
+    )
+    p.add_argument("file", help="CSV or Parquet file, or a bundled table such as sklearn:wine")
     p.add_argument("--target", required=True, help="name of the target column")
-    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
-    p.add_argument("--groups", default=None, help="comma-separated groups (default: all)")
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"],
+                   help="task type (default: inferred from the target)")
+    p.add_argument("--groups", default=None,
+                   help="comma-separated groups: general, statistical, information, landmarking, "
+                        "target (default: all)")
+    p.add_argument("--drop", nargs="+", default=None, metavar="COL", help="columns to leave out")
+    p.add_argument("--sep", default=None, help="CSV field separator (default: sniffed)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("--max-rows", type=int, default=None)
+    p.add_argument("--random-state", type=int, default=0, help="seed of the subsample and folds")
+    p.add_argument("--max-rows", type=int, default=None,
+                   help="rows for the statistical and information groups (default 100,000)")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds; groups that would exceed it are cut short (said in the output)")
     p.set_defaults(func=_cmd_metafeatures)

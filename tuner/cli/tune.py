@@ -26,12 +26,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "tune", help="tune a model on a CSV/Parquet table (warm-started, resumable)",
         description="Tune a model by cross-validation on a table. The study is stored (SQLite "
         "in --out by default): rerunning the same command continues it up to --trials.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  learn2tune tune data.csv --target label\n"
+               "  learn2tune tune data.parquet --target price --model random-forest --trials 50 --metric r2\n"
+               "  learn2tune tune sklearn:wine --target target --compare-tpe\n"
+               "  learn2tune tune data.csv --target churned --drop customer_id signup_date --sep ';'",
     )
     p.add_argument("file", help="CSV or Parquet file, or a bundled table such as sklearn:breast_cancer")
     p.add_argument("--target", required=True, help="name of the target column")
     p.add_argument("--model", default="xgboost", choices=sorted(MODELS),
                    help="model family (default xgboost)")
-    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
+    p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"],
+                   help="task type (default: inferred from the target)")
     p.add_argument("--trials", type=int, default=30, help="total trials of the study (default 30)")
     p.add_argument("--metric", default=None,
                    help="a scikit-learn scorer name (default: roc_auc, or roc_auc_ovr_weighted for "
@@ -47,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run TPE for the same number of trials (in memory) and compare")
     p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     p.add_argument("--jobs", type=int, default=1, help="folds evaluated in parallel (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the CV splits and the sampler")
+    p.add_argument("--drop", nargs="+", default=None, metavar="COL",
+                   help="columns to leave out (identifiers, dates, free text...)")
+    p.add_argument("--sep", default=None,
+                   help="field separator of a CSV file (default: sniffed among , ; tab |)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -77,114 +88,175 @@ def _check_args(args: argparse.Namespace) -> None:
             ) from None
 
 
-def load_xy(file: str, target: str, task: str, cv: int) -> tuple[pd.DataFrame, pd.Series, str, list[str], list[str]]:
-    """Features, target (class codes for classification), task type, class names, notes."""
-    from warmstart.tasks import load_table
+def _open_storage(url: str, out: Path) -> Any:
+    """An Optuna storage for ``url``, or a one-line error that says how to fix it."""
+    import optuna
 
-    df = load_table(file)
-    if target not in df.columns:
-        raise ValueError(f"--target {target!r} is not a column of {file}; columns are {list(df.columns)[:20]}")
-    notes = []
-    missing = df[target].isna()
-    if missing.any():
-        notes.append(f"dropped {int(missing.sum())} rows whose target is missing")
-        df = df.loc[~missing].reset_index(drop=True)
-    y = df.pop(target)
-    if task == "auto":
-        from metafeatures import infer_task
+    if not url.startswith(("sqlite:", "postgresql", "mysql")):
+        if "://" not in url:
+            raise ValueError(f"--storage {url!r} is not a database URL; use e.g. sqlite:///study.db "
+                             "or postgresql://USER:PASSWORD@HOST/DATABASE")
+        raise ValueError(f"--storage {url!r}: unsupported database; use sqlite:///PATH, "
+                         "postgresql://... or mysql://...")
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy and driver errors become one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = url.split("@")[-1]
+        if isinstance(exc, ImportError) or "Failed to import DB access module" in first:
+            scheme = url.split(":", 1)[0]
+            driver = scheme.split("+", 1)[1] if "+" in scheme else {
+                "postgresql": "psycopg2", "mysql": "mysqlclient"}.get(scheme, scheme)
+            hint = ("pip install 'learn2tune[postgres]'" if driver in ("psycopg2", "psycopg2-binary")
+                    else f"pip install {driver}")
+            raise ValueError(f"--storage {where!r} needs the {driver} driver: {hint}") from None
+        if url.startswith("sqlite"):
+            raise ValueError(f"cannot open the SQLite study database {where!r} ({first}); check that "
+                             "its folder exists and is writable, or pass --out/--storage elsewhere") from None
+        raise ValueError(f"cannot open --storage {where!r} ({first}); check the URL, the server and "
+                         "the credentials") from None
 
-        task = infer_task(y)
-    classes: list[str] = []
-    if task == "classification":
-        counts = y.astype(str).value_counts()
-        rare = counts[counts < cv]
-        if len(rare):
-            notes.append(f"dropped {int(rare.sum())} rows of {len(rare)} classes with fewer than {cv} "
-                         f"members (stratified {cv}-fold CV needs them): {list(rare.index)[:5]}")
-            keep = ~y.astype(str).isin(rare.index)
-            df, y = df.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
-        codes = pd.Categorical(y.astype(str))
-        classes = [str(c) for c in codes.categories]
-        if len(classes) < 2:
-            raise ValueError(f"--target {target!r} has fewer than 2 classes left; nothing to classify")
-        y = pd.Series(codes.codes.astype(np.int64), name=target)
-    else:
-        y = pd.to_numeric(y, errors="raise").astype(np.float64)
-    return df, y, task, classes, notes
+
+#: what makes two runs the same study; a rerun must match it to continue the study
+DEFINITION_ATTR = "learn2tune:definition"
+_DEFINITION_FLAGS = {"target": "--target", "task": "--task", "space": "--model", "metric": "--metric",
+                     "cv": "--cv", "seed": "--seed", "data": "data"}
+
+
+def _check_definition(study: Any, definition: dict, storage_url: str) -> None:
+    """Refuse to continue a study that was run with other settings."""
+    old = study.user_attrs.get(DEFINITION_ATTR)
+    if old is None:
+        if any(True for _ in study.get_trials(deepcopy=False)):
+            raise ValueError(
+                f"study {study.study_name!r} in {storage_url} holds trials of unknown settings "
+                "(made before learn2tune recorded them); pass --study-name NEW or --out DIR to "
+                "start a separate study"
+            )
+        study.set_user_attr(DEFINITION_ATTR, definition)
+        return
+    for key, flag in _DEFINITION_FLAGS.items():
+        if old.get(key) != definition.get(key):
+            was, now = old.get(key), definition.get(key)
+            what = ("on other data (the file's content or --drop changed)" if key == "data"
+                    else f"with {flag} {was} (this run: {flag} {now})")
+            raise ValueError(
+                f"study {study.study_name!r} in {storage_url} was run {what}; "
+                f"its trials are not comparable with this run. Rerun with the same settings to "
+                f"continue it, or pass --study-name NEW (or --out DIR) to start a separate study."
+            )
 
 
 def run(args: argparse.Namespace) -> int:
     import optuna
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
     from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
     import metafeatures
     from warmstart import spaces
+    from warmstart.kb_io import bundled_spaces, space_of
+    from warmstart.tasks import fingerprint
 
-    from ..sampler import MetaSampler
+    from ..sampler import METAFEATURE_SECONDS, MetaSampler
     from ..search import MetaSearchCV
+    from .output import console as make_console
+    from .tables import load_xy
 
     _check_args(args)
-    console = Console(soft_wrap=True)
+    console = make_console()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    X, y, task, classes, notes = load_xy(args.file, args.target, args.task, args.cv)
-    for note in notes:
-        console.print(f"[yellow]note[/]: {note}")
+    data = load_xy(args.file, args.target, task=args.task, cv=args.cv,
+                   drop=getattr(args, "drop", None), sep=getattr(args, "sep", None))
+    X, y, task, classes = data.X, data.y, data.task, data.classes
+    for note in data.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    for col, why in data.suspicious.items():
+        console.print(f"[yellow]note[/]: column {escape(repr(col))} looks like {escape(why)}; it is "
+                      f"used as a feature (add --drop {escape(col)} to leave it out)")
     space = spaces.space_for_model(args.model, task)
     sp = spaces.get_search_space(space)
+    knowledge = getattr(args, "knowledge", None)
+    if isinstance(knowledge, str):
+        kb_space = space_of(knowledge)  # a missing or wrong folder stops here, not at trial 1
+        if kb_space != space:
+            raise ValueError(f"--knowledge {knowledge!r} is about {kb_space}, but this run tunes {space} "
+                             f"(--model {args.model}, {task})")
+    warm = not args.no_warm_start and (knowledge is not None or space in bundled_spaces())
+    if not args.no_warm_start and not warm:
+        console.print(f"[yellow]no bundled knowledge for {space}[/]: tuning with TPE "
+                      f"(knowledge exists for {', '.join(bundled_spaces())})")
     metric = args.metric or _default_metric(task, len(classes))
     stem = Path(str(args.file)).stem.replace("sklearn:", "").replace(":", "-").replace("/", "-")
     study_name = args.study_name or f"{stem}-{space}"
     out = Path(args.out or Path("learn2tune-out") / study_name)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create the output folder {str(out)!r} ({exc.strerror}); pass --out DIR") from None
     storage_url = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = _open_storage(storage_url, out)
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mf = metafeatures.extract(X, y, task=task)
+        mf = metafeatures.extract(X, y, task=task, time_budget=METAFEATURE_SECONDS)
     mf_seconds = time.perf_counter() - t0
     console.print(
-        f"[bold]{args.file}[/]: {X.shape[0]} rows x {X.shape[1]} columns, {task}"
+        f"[bold]{escape(str(args.file))}[/]: {X.shape[0]} rows x {X.shape[1]} columns, {task}"
         + (f" ({len(classes)} classes)" if classes else "")
         + f"; {space}, metric {metric}, {args.cv}-fold CV; meta-features in {mf_seconds:.2f} s"
     )
+    for cut in mf.attrs.get("cut", []) + [f"meta-feature group {g} skipped (over "
+                                          f"{METAFEATURE_SECONDS:.0f} s)" for g in mf.attrs.get("skipped", [])]:
+        console.print(f"[yellow]note[/]: {escape(cut)}")
 
     estimator = sp.build({})  # preprocessing + the model at its defaults (fixed seed)
     splitter = (StratifiedKFold if task == "classification" else KFold)(args.cv, shuffle=True, random_state=args.seed)
     splits = list(splitter.split(X, y))
-
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage = (optuna.storages.RDBStorage(storage_url, heartbeat_interval=60, grace_period=180)
-                   if storage_url.startswith(("sqlite", "postgresql", "mysql")) else storage_url)
-    sampler = (optuna.samplers.TPESampler(seed=args.seed) if args.no_warm_start
-               else MetaSampler(metafeatures=mf, seed=args.seed, knowledge=getattr(args, "knowledge", None)))
+    sampler = (MetaSampler(metafeatures=mf, seed=args.seed, knowledge=knowledge, metric=metric)
+               if warm else optuna.samplers.TPESampler(seed=args.seed))
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
                                 sampler=sampler, load_if_exists=True)
-    if isinstance(storage, optuna.storages.RDBStorage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)  # trials of a killed earlier run
+    definition = {"data": fingerprint(X, y, task), "target": args.target, "task": task, "space": space,
+                  "metric": metric, "cv": int(args.cv), "seed": int(args.seed)}
+    _check_definition(study, definition, storage_url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # trials of a killed earlier run
     done = _finished(study)
     remaining = args.trials - done
     if done:
-        console.print(f"study {study_name!r} in {storage_url}: {done} trials already finished"
+        console.print(f"study {escape(study_name)!r} in {escape(storage_url)}: {done} trials already finished"
                       + (f", running {remaining} more" if remaining > 0 else
                          f"; nothing to run (raise --trials above {done} to continue)"))
 
-    search = None
+    interrupted = False
     if remaining > 0:
         search = MetaSearchCV(
             estimator, n_trials=remaining, timeout=args.timeout, cv=splits, scoring=metric,
             n_jobs=args.jobs, refit=False, random_state=args.seed, study=study,
             callbacks=[], verbose=0,
         )
-        with _progress(console, remaining, args.quiet) as cb:
-            search.set_params(callbacks=[cb])
-            search.fit(X, y)
+        try:
+            with _progress(console, remaining, args.quiet) as cb:
+                search.set_params(callbacks=[cb])
+                search.fit(X, y)
+        except KeyboardInterrupt:
+            interrupted = True
+        except ValueError as exc:
+            if _best(study) is None:
+                raise
+            console.print(f"[yellow]note[/]: {escape(str(exc).splitlines()[0])}")
     best = _best(study)
+    label = "learn2tune" if warm else ("TPE (no knowledge for this model)" if not args.no_warm_start else "TPE")
+    if interrupted:
+        _write_outputs(study, out, None, None, metric)
+        console.print(f"[yellow]interrupted[/]: {_finished(study)} trials finished and saved in "
+                      f"{escape(str(out))}/; rerun the same command to continue the study")
+        return 130
     if best is None:
         raise ValueError("no configuration could be evaluated; see the warnings above")
 
@@ -195,7 +267,6 @@ def run(args: argparse.Namespace) -> int:
     d_mean, d_std = float(np.mean(default_cv["test_score"])), float(np.std(default_cv["test_score"]))
     rows.append(("defaults", d_mean, d_std, "-", "-"))
     curve = _best_curve(study)
-    label = "TPE" if args.no_warm_start else "learn2tune"
     rows.append((label, best["mean"], best["std"], f"{len(curve)}", _first_beat(curve, d_mean)))
     tpe_curve = None
     if args.compare_tpe:
@@ -214,22 +285,44 @@ def run(args: argparse.Namespace) -> int:
                       ("trials", "right"), ("beat defaults at trial", "right")):
         table.add_column(col, justify=just)
     for name, mean, std, n, beat in rows:
-        table.add_row(name, f"{mean:.5f}", f"{std:.5f}", n, beat)
+        table.add_row(escape(name), f"{mean:.5f}", f"{std:.5f}", n, beat)
     console.print(table)
     if tpe_curve is not None:
         k = min(10, len(curve), len(tpe_curve))
-        console.print(f"after {k} trials: learn2tune {curve[k - 1]:.5f}, TPE {tpe_curve[k - 1]:.5f}; "
-                      f"after {len(curve)}: learn2tune {curve[-1]:.5f}, TPE {tpe_curve[-1]:.5f}")
-
-    params = best["params"]
-    bare = {k.split("__")[-1]: v for k, v in params.items()}
-    (out / "best_params.json").write_text(json.dumps(bare, indent=1) + "\n")
-    _trials_frame(study).to_csv(out / "trials.csv", index=False)
-    _plot(study, tpe_curve, d_mean, metric, out / "history.png")
+        console.print(f"after {k} trials: {escape(label)} {curve[k - 1]:.5f}, TPE {tpe_curve[k - 1]:.5f}; "
+                      f"after {len(curve)}: {escape(label)} {curve[-1]:.5f}, TPE {tpe_curve[-1]:.5f}")
+    bare = _write_outputs(study, out, tpe_curve, d_mean, metric)
     console.print_json(json.dumps(bare))
-    console.print(f"best parameters, trials and the history plot: {out}/ (best_params.json, "
-                  f"trials.csv, history.png); study {study_name!r} in {storage_url}")
+    console.print(f"best parameters, trials and the history plot: {escape(str(out))}/ (best_params.json, "
+                  f"trials.csv, history.png); study {escape(study_name)!r} in {escape(storage_url)}")
     return 0
+
+
+def _write_outputs(study: Any, out: Path, tpe_curve: list[float] | None, defaults: float | None,
+                   metric: str) -> dict:
+    """best_params.json, trials.csv and history.png for the finished trials (atomically)."""
+    best = _best(study)
+    bare = {} if best is None else {k.split("__")[-1]: _as_written(v) for k, v in best["params"].items()}
+    if best is not None:
+        _atomic_text(json.dumps(bare, indent=1) + "\n", out / "best_params.json")
+    frame = _trials_frame(study)
+    _atomic_text(frame.to_csv(index=False), out / "trials.csv")
+    if len(frame):
+        _plot(study, tpe_curve, defaults, metric, out / "history.png")
+    return bare
+
+
+def _atomic_text(text: str, path: Path) -> None:
+    from warmstart.store import atomic_write_text
+
+    atomic_write_text(text, path)
+
+
+def _as_written(v: Any) -> Any:
+    """A float as short as it prints (``0.001``, not ``0.0010000000000000002``)."""
+    if isinstance(v, float):
+        return float(f"{v:.12g}")
+    return v
 
 
 # ----------------------------------------------------------------------- helpers
@@ -317,14 +410,14 @@ class _progress:
         self.bar.update(self.task, advance=1, best=f"{self.best:.5f}" if np.isfinite(self.best) else "-")
 
 
-def _plot(study: Any, tpe_curve: list[float] | None, defaults: float, metric: str, path: Path) -> None:
+def _plot(study: Any, tpe_curve: list[float] | None, defaults: float | None, metric: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     frame = _trials_frame(study)
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(8.5, 4), dpi=100)
     colors = {"warm_start": "tab:orange", "surrogate": "tab:blue", "base_sampler": "tab:gray", "": "tab:blue"}
     labels = {"warm_start": "warm-start trials", "surrogate": "surrogate trials",
               "base_sampler": "base-sampler trials", "": "trials"}
@@ -337,17 +430,25 @@ def _plot(study: Any, tpe_curve: list[float] | None, defaults: float, metric: st
     if tpe_curve is not None:
         ax.step(np.arange(1, len(tpe_curve) + 1), tpe_curve, where="post", color="tab:red",
                 linestyle="--", label="TPE best so far")
-    ax.axhline(defaults, color="tab:green", linestyle=":", label="estimator defaults")
+    if defaults is not None:
+        ax.axhline(defaults, color="tab:green", linestyle=":", label="estimator defaults")
     finite = frame["value"].dropna()
+    finite = finite[np.isfinite(finite)]
     if len(finite):
-        lo = min(np.quantile(finite, 0.2), defaults)
-        hi = max(finite.max(), defaults)
-        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
+        ref = [defaults] if defaults is not None else []
+        lo = min([float(np.quantile(finite, 0.2)), *ref])
+        hi = max([float(finite.max()), *ref])
+        pad = 0.05 * (hi - lo + 1e-9)
+        ax.set_ylim(lo - pad, hi + pad)
+        below = int((finite < lo - pad).sum())
+        if below:  # poor trials off the axis are counted, not silently cut
+            ax.annotate(f"{below} trial{'s' if below > 1 else ''} below the axis", xy=(0.01, 0.01),
+                        xycoords="axes fraction", fontsize=8, color="tab:gray")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{metric} (CV mean)")
     ax.set_title(f"optimization history: {study.study_name}")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp)

@@ -1,0 +1,305 @@
+"""What a user met on messy data and mistakes: each case reproduced, with what it must do
+now (a clear sentence and exit code 2, a note, or the right result)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from tuner.cli import build_parser, main
+
+
+def _table(path, n=90, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["label"] = np.where(df["a"] + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
+    df["value"] = df["a"] * 2 + rng.normal(size=n)
+    for k, v in extra.items():
+        df[k] = v
+    df.to_csv(path, index=False)
+    return path
+
+
+def _tune(tmp_path, data, *more, out="run"):
+    return main(["tune", str(data), "--target", "label", "--trials", "2", "--cv", "2", "--quiet",
+                 "--out", str(tmp_path / out), *more])
+
+
+# ----------------------------------------------------------------- wrong results, silently
+def test_1_rerun_with_other_settings_does_not_continue_the_study(tmp_path, capsys):
+    data = _table(tmp_path / "d.csv", label2=np.where(np.arange(90) % 3 == 0, "u", "v"))
+    assert _tune(tmp_path, data) == 0
+    capsys.readouterr()
+    for change, flag in ((["--metric", "accuracy"], "--metric"), (["--cv", "3"], "--cv"),
+                         (["--seed", "1"], "--seed")):
+        assert _tune(tmp_path, data, *change) == 2, change
+        err = capsys.readouterr().err
+        assert flag in err and "--study-name" in err, err
+    other = main(["tune", str(data), "--target", "label2", "--trials", "2", "--cv", "2", "--quiet",
+                  "--out", str(tmp_path / "run")])
+    assert other == 2
+    assert "--target" in capsys.readouterr().err
+    # a separate study is one flag away
+    assert _tune(tmp_path, data, "--metric", "accuracy", "--study-name", "acc") == 0
+
+
+def test_2_models_without_knowledge_say_so(tmp_path, capsys, caplog):
+    data = _table(tmp_path / "d.csv")
+    assert _tune(tmp_path, data, "--model", "svm") == 0
+    out = capsys.readouterr().out
+    assert "no bundled knowledge for svc: tuning with TPE" in " ".join(out.split())
+    assert "learn2tune" not in out.split("best of")[1].split("\n")[2]  # the row is TPE's
+    assert "TPE (no knowledge" in out
+    from sklearn.svm import SVC
+
+    from tuner import MetaSampler, MetaSearchCV
+
+    X, y = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60) % 2
+    with pytest.warns(UserWarning, match="no bundled knowledge for svc"):
+        MetaSearchCV(SVC(), n_trials=2, cv=2, random_state=0).fit(X, y)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tuner.sampler"):
+        study = optuna.create_study(sampler=MetaSampler(seed=0))
+        study.optimize(lambda t: t.suggest_float("my_own_param", 0, 1), n_trials=3)
+    assert sum("no knowledge covers" in r.message for r in caplog.records) == 1  # once per study
+
+
+def test_3_metric_is_stamped_only_when_declared():
+    from sklearn.datasets import load_breast_cancer
+
+    from tuner import MetaSampler
+    from warmstart.history import ATTR_METAFEATURES, ATTR_METRIC
+
+    X, y = load_breast_cancer(return_X_y=True)
+
+    def objective(trial):
+        return trial.suggest_float("learning_rate", 1e-3, 1.0, log=True) + trial.suggest_int("max_depth", 1, 12)
+
+    for metric in (None, "log_loss"):
+        study = optuna.create_study(sampler=MetaSampler(X=X[:200], y=y[:200], seed=0, metric=metric))
+        study.optimize(objective, n_trials=2)
+        assert ATTR_METAFEATURES in study.user_attrs
+        assert study.user_attrs.get(ATTR_METRIC) == metric
+
+
+def test_4_rebuild_with_another_protocol_is_refused(tmp_path):
+    from warmstart.build import build
+
+    _table(tmp_path / "t.csv")
+    (tmp_path / "suite.yaml").write_text("tasks:\n  - {file: t.csv, target: label, task_type: classification}\n")
+    build(tmp_path, ["logistic-regression"], 2, tmp_path / "out", folds=3)
+    for kwargs, name in (({"folds": 4}, "folds"), ({"folds": 3, "seed": 1}, "seed"),
+                         ({"folds": 3, "max_rows": 50}, "max_rows")):
+        with pytest.raises(ValueError, match=f"made with {name}="):
+            build(tmp_path, ["logistic-regression"], 2, tmp_path / "out", **kwargs)
+    # the same protocol resumes (nothing new to do)
+    assert build(tmp_path, ["logistic-regression"], 2, tmp_path / "out", folds=3).evaluations == 0
+
+
+# ----------------------------------------------------------------- real files that cannot be tuned
+def test_5_6_trailing_commas_and_infinities_are_handled_with_a_note(tmp_path, capsys):
+    path = tmp_path / "messy.csv"
+    df = pd.read_csv(_table(tmp_path / "d.csv"))
+    df.loc[3, "b"] = np.inf
+    lines = df.to_csv(index=False).splitlines()
+    path.write_text("\n".join(line + "," for line in lines) + "\n")  # a trailing comma on each line
+    assert _tune(tmp_path, path) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no value at all" in out and "infinite values are treated as missing" in out
+    assert main(["metafeatures", str(path), "--target", "label", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["features"]["NumberOfInstances"] == 90.0
+    assert "no value at all" in captured.err
+
+
+def test_7_identifiers_dates_and_text_are_pointed_out_and_droppable(tmp_path, capsys):
+    n = 90
+    rng = np.random.default_rng(1)
+    data = _table(tmp_path / "d.csv", n=n, customer_id=np.arange(1000, 1000 + n),
+                  signup=pd.date_range("2020-01-01", periods=n).astype(str),
+                  comment=[f"free text number {rng.integers(1e9)}" for _ in range(n)])
+    assert _tune(tmp_path, data) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "'customer_id' looks like a different value in every row" in out
+    assert "'signup' looks like dates" in out
+    assert "--drop customer_id" in out
+    assert _tune(tmp_path, data, "--drop", "customer_id", "signup", "comment", out="dropped") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "looks like" not in out and "dropped 3 columns as asked" in out
+    # a semicolon file is read without --sep (sniffed), and --sep names it explicitly
+    semi = tmp_path / "semi.csv"
+    pd.read_csv(_table(tmp_path / "e.csv")).to_csv(semi, sep=";", index=False)
+    assert _tune(tmp_path, semi, out="semi") == 0
+    assert _tune(tmp_path, semi, "--sep", ";", out="semi2") == 0
+
+
+def test_8_column_names_with_brackets_are_printed_as_written(tmp_path, capsys):
+    data = _table(tmp_path / "d.csv", **{"weight[kg]": np.arange(90) % 7, "b[/x]": np.arange(90) % 5})
+    assert main(["tune", str(data), "--target", "b[/x]", "--trials", "1", "--cv", "2", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert main(["tune", str(data), "--target", "weight[x]"]) == 2
+    assert "weight[x]" in capsys.readouterr().err
+    assert main(["metafeatures", str(data), "--target", "label", "--drop", "weight[kg]"]) == 0
+    assert "weight[kg]" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- tracebacks where a sentence belongs
+def test_9_bad_storages_are_one_line_errors(tmp_path, capsys):
+    data = _table(tmp_path / "d.csv")
+    for url, expected in (("not-a-url", "not a database URL"),
+                          ("postgresql+pg8000://u:p@localhost/db", "needs the pg8000 driver"),
+                          (f"sqlite:///{tmp_path}/missing/folder/x.db", "cannot open the SQLite")):
+        assert _tune(tmp_path, data, "--storage", url) == 2, url
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) <= 3, err
+
+
+def test_10_ctrl_c_keeps_the_finished_trials(tmp_path, capsys, monkeypatch):
+    from tuner.cli import tune
+
+    data = _table(tmp_path / "d.csv")
+    calls = {"n": 0}
+    original = tune._progress.__call__
+
+    def interrupt(self, study, trial):
+        original(self, study, trial)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune._progress, "__call__", interrupt)
+    code = main(["tune", str(data), "--target", "label", "--trials", "6", "--cv", "2", "--quiet",
+                 "--out", str(tmp_path / "o")])
+    assert code == 130
+    out = capsys.readouterr().out
+    assert "rerun the same command to continue" in " ".join(out.split())
+    assert len(pd.read_csv(tmp_path / "o" / "trials.csv")) == 2
+    assert (tmp_path / "o" / "best_params.json").exists() and (tmp_path / "o" / "history.png").exists()
+    monkeypatch.undo()
+    assert main(["tune", str(data), "--target", "label", "--trials", "3", "--cv", "2", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "2 trials already finished" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("", "is empty"),
+    ("tasks: [\n  {file: t.csv\n", "line"),
+    ("tasks:\n  - {file: t.csv, target: label, task_type: classification, dorp: [a]}\n", "unknown key 'dorp'"),
+    ("tasks:\n  - {file: t.csv, target: label, task_type: clasification}\n", "task_type 'clasification'"),
+    ("tasks: []\n", "non-empty list"),
+    ("tasks:\n  - {file: t.csv, task_type: classification}\n", "missing 'target'"),
+    ("taks:\n  - {file: t.csv}\n", "unknown key 'taks'"),
+])
+def test_11_bad_suite_files_fail_loudly(tmp_path, capsys, text, expected):
+    _table(tmp_path / "t.csv")
+    (tmp_path / "suite.yaml").write_text(text)
+    code = main(["build", "--suite", str(tmp_path), "--space", "logistic-regression", "--configs", "2",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert expected in err and "suite.yaml" in err, err
+
+
+def test_11_a_suite_without_a_task_for_the_space_fails(tmp_path, capsys):
+    _table(tmp_path / "t.csv")
+    (tmp_path / "suite.yaml").write_text("tasks:\n  - {file: t.csv, target: value, task_type: regression}\n")
+    code = main(["build", "--suite", str(tmp_path), "--space", "logistic-regression", "--configs", "2",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2
+    assert "no task for --space logistic-regression" in " ".join(capsys.readouterr().err.split())
+
+
+def test_12_tiny_or_broken_tables_get_the_right_message(tmp_path, capsys):
+    (tmp_path / "one.csv").write_text("a,b,label\n1,2,yes\n")
+    (tmp_path / "header.csv").write_text("a,b,label\n")
+    (tmp_path / "nan.csv").write_text("a,b,label\n1,2,\n3,4,\n5,6,\n")
+    data = _table(tmp_path / "d.csv")
+    cases = [
+        (["tune", str(tmp_path / "one.csv"), "--target", "label"], "1 usable rows, fewer than --cv 5"),
+        (["tune", str(tmp_path / "header.csv"), "--target", "label"], "a header but no rows"),
+        (["tune", str(tmp_path / "nan.csv"), "--target", "label"], "has no value in any of the 3 rows"),
+        (["tune", str(data), "--target", "label", "--cv", "500"], "fewer than --cv 500 folds"),
+        (["tune", str(data), "--target", "label", "--task", "regression"], "is not numeric"),
+    ]
+    for argv, expected in cases:
+        assert main(argv) == 2, argv
+        err = " ".join(capsys.readouterr().err.split())
+        assert expected in err and "fewer than 2 classes" not in err, (argv, err)
+
+
+def test_13_a_missing_knowledge_folder_stops_at_once(tmp_path, capsys):
+    from tuner import MetaSampler
+
+    data = _table(tmp_path / "d.csv")
+    assert _tune(tmp_path, data, "--knowledge", str(tmp_path / "nowhere")) == 2
+    assert "not a knowledge-base folder" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="not a knowledge-base folder"):
+        MetaSampler(knowledge=str(tmp_path / "nowhere"))
+    with pytest.raises(TypeError, match="knowledge must be"):
+        MetaSampler(knowledge=42)
+
+
+def test_14_one_loader_and_one_set_of_rules(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    df = pd.read_csv(_table(path))
+    df.loc[:4, "label"] = np.nan
+    df.to_csv(path, index=False)
+    assert main(["metafeatures", str(path), "--target", "label", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["features"]["NumberOfInstances"] == 85.0
+    assert "dropped 5 rows whose target is missing" in captured.err
+    assert main(["metafeatures", "sklearn:wine", "--target", "target", "--json"]) == 0
+    capsys.readouterr()
+    for command in ("tune", "metafeatures"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, str(path)])
+        assert exc.value.code == 2
+
+
+# ----------------------------------------------------------------- polish
+def test_every_subcommand_has_an_example_and_every_option_a_help_text():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        assert "example" in (p.epilog or ""), name
+        missing = [a.option_strings or a.dest for a in p._actions if not a.help and a.dest != "help"]
+        assert not missing, (name, missing)
+
+
+def test_boundary_values_are_the_bounds_as_written():
+    from optuna.distributions import FloatDistribution
+
+    from tuner.mapping import into, plain_value
+
+    d = FloatDistribution(0.001, 1.0, log=True)
+    assert plain_value(d, 0.0010000000000000002) == 0.001
+    assert into(d, 0.0009999999999999998) == 0.001
+    assert plain_value(d, 0.5) == 0.5
+
+
+def test_a_multi_objective_study_is_refused_without_a_running_trial():
+    from tuner import MetaSampler
+
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=MetaSampler(seed=0))
+    with pytest.raises(ValueError, match="multi-objective"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]
+
+
+def test_16_the_demo_says_what_it_does_before_the_refit(capsys, monkeypatch):
+    from warmstart import KnowledgeBase
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stopped after the first line")
+
+    monkeypatch.setattr(KnowledgeBase, "fit", stop)
+    with pytest.raises(RuntimeError, match="stopped"):
+        main(["demo"])
+    assert "refitting the bundled knowledge base" in capsys.readouterr().out
