@@ -37,27 +37,16 @@ from warmstart import KnowledgeBase, MetaDataset
 from warmstart.scores import copula, metric_sign, normalized_regret, spearman
 from warmstart.surrogate import encode_configs
 
+from .folds import holdout_fingerprints, task_folds
+
 logger = logging.getLogger(__name__)
-
-
-def task_folds(md: MetaDataset, n_folds: int | None, seed: int = 0) -> list[list[str]]:
-    """Groups of task ids held out together (tasks sharing a fingerprint stay together)."""
-    fps = md.tasks.groupby("fingerprint")["task_id"].apply(list).tolist()
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(fps))
-    if n_folds is None:
-        return [fps[i] for i in order]
-    folds: list[list[str]] = [[] for _ in range(min(n_folds, len(fps)))]
-    for j, i in enumerate(order):
-        folds[j % len(folds)].extend(fps[i])
-    return folds
 
 
 def evaluate_knowledge(
     md: MetaDataset,
     space: str,
     *,
-    n_folds: int | None = 10,
+    n_folds: int | str | None = 10,
     ks: tuple[int, ...] = (5, 20),
     repeats: int = 3,
     random_state: int = 0,
@@ -74,7 +63,7 @@ def evaluate_knowledge(
     for fi, held in enumerate(folds):
         if only_folds is not None and fi not in only_folds:
             continue
-        held_fps = md.tasks.loc[md.tasks["task_id"].isin(held), "fingerprint"].tolist()
+        held_fps = holdout_fingerprints(md, held)
         t0 = time.perf_counter()
         kb = KnowledgeBase.fit(md, space, random_state=random_state,
                                exclude_fingerprints=held_fps, **(fit_kwargs or {}))

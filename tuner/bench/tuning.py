@@ -24,10 +24,10 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from tuner.bench.knowledge import task_folds
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart.store import atomic_write_parquet
 
+from .folds import holdout_fingerprints, rows_bucket, task_folds, task_table
 from .objectives import RealObjective, TaskObjective
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def _fold_kb(out: Path, gi: int | str, md: MetaDataset, space: str, group: Seque
     tasks and without any task sharing their fingerprints (or ``extra_fingerprints``)."""
     kb_dir = out / "kb" / (f"fold{gi}" if isinstance(gi, int) else str(gi))
     if not (kb_dir / "kb.json").exists():
-        held_fps = md.tasks.loc[md.tasks["task_id"].isin(group), "fingerprint"].tolist()
+        held_fps = holdout_fingerprints(md, list(group))
         held_fps += list(extra_fingerprints)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -174,8 +174,10 @@ def _task_job(out: str, metadata: str, space: str, kb_dir: str, tid: str, method
     mf = _WORKER_CACHE["mf"].loc[tid]
     f = (RealObjective(test_md, tid, space, kb.metric) if objective == "real"
          else TaskObjective(test_md, tid, space, kb.metric))
+    row = task_table(test_md).set_index("task_id").loc[tid]
     info = {"task_id": tid, "surrogate_cv_spearman": f.cv_spearman, "y_max": f.y_max, "y_ref": f.y_ref,
-            "n_evaluations": len(f.table_scores)}
+            "n_evaluations": len(f.table_scores), "family": row["family"], "n_rows": int(row["n_rows"]),
+            "rows_bucket": rows_bucket(row["n_rows"])}
     for method in methods:
         for seed in range(seeds):
             part = out_p / "parts" / f"{_slug(tid)}--{method}--{seed}.parquet"
@@ -201,7 +203,7 @@ def run(
     methods: Sequence[str] = DEFAULT_METHODS,
     trials: int = 50,
     seeds: int = 5,
-    folds: int | None = 5,
+    folds: int | str | None = 5,
     max_tasks: int | None = None,
     tasks: Sequence[str] | None = None,
     kb_kwargs: dict | None = None,

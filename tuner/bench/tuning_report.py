@@ -70,7 +70,8 @@ def _ci_text(ci: tuple[float, float] | None, what: str) -> str:
     return f" ({what}: 95% paired bootstrap interval over tasks [{ci[0]:+.3f}, {ci[1]:+.3f}])"
 
 
-def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str) -> str:
+def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str,
+           protocol: str = "") -> str:
     """The benchmark's markdown report."""
 
     summ = summarize(res, budgets)
@@ -90,7 +91,7 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
         f"`{command}`",
         "",
         f"{n_tasks} held-out tasks x {n_seeds} seeds; {platform.machine()}, {os.cpu_count()} cores, "
-        f"optuna {optuna.__version__}.",
+        f"optuna {optuna.__version__}." + (f" Protocol: {protocol}." if protocol else ""),
     ]
     if len(info) and "surrogate_cv_spearman" in info:
         out.append(f"Objective surrogates: median cross-validated Spearman "
@@ -111,6 +112,9 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
                 f"- no negative transfer: mean regret never above TPE's: {h['no_negative_transfer']}"
                 + (f" (above at t = {h['budgets_meta_mean_worse_than_tpe']})" if h["budgets_meta_mean_worse_than_tpe"] else ""),
                 ""]
+    for key, title in (("family", "family"), ("rows_bucket", "rows as evaluated")):
+        if len(info) and key in info:
+            out += [f"## Median regret by {title} (seeds averaged first)", "", breakdown(res, info, key), ""]
     abl = [m for m in summ["median"].index if m in ABLATIONS]
     if abl:
         out += ["## Ablations", ""] + [f"- `{m}`: {ABLATIONS[m]}" for m in abl] + [""]
@@ -177,3 +181,23 @@ def plot_ranks(res: pd.DataFrame, path: str | Path) -> None:
     for method in ranks.columns:
         ax.plot(ranks.index, ranks[method], **_style(method))
     _save(fig, ax, "mean rank across tasks (1 is best)", path)
+
+
+def breakdown(res: pd.DataFrame, info: pd.DataFrame, key: str, budgets: Sequence[int] = (1, 10, 50),
+              methods: Sequence[str] = ("meta", "tpe")) -> str:
+    """A markdown table: per value of ``info[key]`` (e.g. family), the number of tasks and
+    each method's median regret at ``budgets``."""
+    per_task = res.groupby(["task_id", "method", "t"], as_index=False)["regret"].mean()
+    per_task = per_task.merge(info[["task_id", key]], on="task_id", how="left")
+    have = [m for m in methods if m in set(per_task["method"])]
+    ts = [t for t in budgets if t in set(per_task["t"])]
+    cols = [f"{m}@{t}" for m in have for t in ts]
+    lines = [f"| {key} | tasks | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for value, grp in per_task.groupby(key, sort=True):
+        cells = []
+        for m in have:
+            for t in ts:
+                v = grp[(grp["method"] == m) & (grp["t"] == t)]["regret"].median()
+                cells.append(f"{v:.3g}" if np.isfinite(v) else "-")
+        lines.append(f"| {value} | {grp['task_id'].nunique()} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

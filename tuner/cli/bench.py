@@ -7,6 +7,24 @@ import argparse
 from .output import emit_markdown, markdown, print_table
 
 
+def parse_folds(value: str):  # noqa: ANN201 - int | str | None
+    from ..bench.folds import parse_folds as parse
+
+    return parse(value)
+
+
+def protocol_name(value: str) -> str:
+    """How a report names its protocol."""
+    folds = parse_folds(value)
+    if folds is None:
+        return "leave-one-task-out"
+    if isinstance(folds, str) and folds.startswith("family"):
+        k = folds.partition(":")[2]
+        return f"leave-families-out ({k} folds of whole families)" if k else "leave-one-family-out"
+    k = folds if isinstance(folds, int) else (folds.partition(":")[2] or "5")
+    return f"random {k}-fold task folds (in-family)"
+
+
 def _maml_overrides(args: argparse.Namespace) -> dict:
     """MAML settings of the per-fold knowledge bases: the shipped ones unless overridden."""
     out = {}
@@ -88,7 +106,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             res = bt.run(
                 out, metadata=args.metadata, space=args.space, methods=methods,
                 trials=args.trials if not args.quick else 15, seeds=args.seeds if not args.quick else 1,
-                folds=args.folds, max_tasks=args.max_tasks if not args.quick else 3,
+                folds=parse_folds(args.folds), max_tasks=args.max_tasks if not args.quick else 3,
                 tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
                 objective="real" if args.real else "surrogate", progress=on_progress,
                 test_metadata=args.test_metadata,
@@ -96,7 +114,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         budgets = [b for b in budgets if b <= int(res["t"].max())]
         info = pd.read_parquet(out / "tasks.parquet") if (out / "tasks.parquet").exists() else pd.DataFrame()
         command = "learn2tune " + " ".join(shlex.quote(a) for a in args._argv)
-        text = br.report(res, info, budgets, command)
+        text = br.report(res, info, budgets, command,
+                         protocol=protocol_name(args.folds) if not args.test_metadata else "train/test split")
         (out / "report.md").write_text(text)
         br.plot(res, out / "regret.png")
         br.plot_ranks(res, out / "rank.png")
@@ -116,11 +135,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from .knowledge import load_metadata
 
         md = load_metadata(args.metadata)
-        res = evaluate_knowledge(md, args.space, n_folds=args.folds, repeats=2 if args.quick else 3,
+        res = evaluate_knowledge(md, args.space, n_folds=parse_folds(args.folds), repeats=2 if args.quick else 3,
                                  fit_kwargs={"maml": {"members": 2, "meta_iterations": 60} if args.quick
                                              else _maml_overrides(args)})
         df = summarize(res).reset_index().rename(columns={"index": "measure"})
-        title = f"knowledge base, {args.folds}-fold leave-tasks-out on {res.shape[0]} tasks"
+        title = f"knowledge base, {protocol_name(args.folds)} on {res.shape[0]} tasks"
         if args.out:
             res.to_csv(args.out, index=False)
     else:  # pragma: no cover - argparse restricts choices
@@ -143,14 +162,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog="examples:\n"
                               "  learn2tune bench tuning --quick --out bench-quick\n"
                               "  learn2tune bench tuning --out bench-full --workers 2 --markdown\n"
-                              "  learn2tune bench knowledge --folds 5\n"
+                              "  learn2tune bench knowledge --folds family\n"
                               "  learn2tune bench overhead")
     p.add_argument("what", nargs="?", default="tuning",
                    choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"],
                    help="which benchmark (default: tuning, the leave-one-task-out comparison)")
     p.add_argument("--metadata", default="default", help="meta-dataset folder, or 'default' (bundled)")
     p.add_argument("--space", default="xgboost-classifier", help="the space benchmarked")
-    p.add_argument("--folds", type=int, default=5, help="task folds for 'knowledge'")
+    p.add_argument("--folds", default="family",
+                   help="which tasks are held out together ('tuning', 'knowledge'): family (default: "
+                        "leave-one-family-out, the headline), family:K (families in K folds), "
+                        "random or K (random task folds: in-family interpolation), loto")
     p.add_argument("--quick", action="store_true", help="a small, fast variant")
     p.add_argument("--markdown", action="store_true", help="also print the results as markdown")
     p.add_argument("--md", default=None, help="write the markdown results to this file")
