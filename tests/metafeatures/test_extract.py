@@ -281,3 +281,28 @@ def test_infinite_values_are_missing_with_a_warning():
     assert m["NumberOfMissingValues"] == 1
     assert m.attrs["infinite_values_as_missing"] == 1
     np.testing.assert_array_equal(X, before)
+
+
+def test_wide_and_long_tables_are_bounded_and_say_so():
+    """Issue 16, item 15: the quadratic statistics read at most 256 columns, the
+    landmarkers 100, and the statistical/information groups a bounded number of cells;
+    attrs["cut"] says what was cut, and every value is still finite."""
+    from metafeatures._prepare import CELL_BUDGET, LANDMARK_COLS
+    from metafeatures.statistical import MAX_GRAM_COLS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 600))
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = metafeatures.extract(X, y)
+    cut = " ".join(m.attrs["cut"])
+    assert f"{MAX_GRAM_COLS} of 600 numeric columns" in cut and f"first {LANDMARK_COLS} of 600" in cut
+    assert np.isfinite(m.to_numpy()).all()
+    long = rng.normal(size=(CELL_BUDGET // 400 + 500, 400))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m2 = metafeatures.extract(long, (long[:, 0] > 0).astype(int), groups=["general", "statistical"])
+    assert m2.attrs["rows_used"] == CELL_BUDGET // 400 and "rows" in " ".join(m2.attrs["cut"])
+    small = metafeatures.extract(X[:, :20], y)
+    assert small.attrs["cut"] == []

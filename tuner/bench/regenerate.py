@@ -26,13 +26,13 @@ BLOCKS: dict[str, list[str]] = {
     "metafeatures": ["bench", "metafeatures"],
     "build": ["bench", "build", "--max-tasks", "4", "--configs", "40"],
     "maml": ["bench", "maml"],
-    "knowledge": ["bench", "knowledge", "--folds", "5", "--out", "bench-runs/knowledge.csv"],
-    "tuning": ["bench", "tuning", "--out", "bench-runs/tuning-full", "--workers", "2"],
+    "knowledge": ["bench", "knowledge", "--folds", "family", "--out", "bench-runs/knowledge.csv"],
+    "tuning": ["bench", "tuning", "--out", "bench-runs/tuning-lofo", "--workers", "2"],
     "overhead": ["bench", "overhead"],
 }
 #: plots copied next to BENCHMARKS.md after a block's run
-PLOTS = {"tuning": [("bench-runs/tuning-full/regret.png", "benchmarks/tuning-regret.png"),
-                    ("bench-runs/tuning-full/rank.png", "benchmarks/tuning-rank.png")]}
+PLOTS = {"tuning": [("bench-runs/tuning-lofo/regret.png", "benchmarks/tuning-regret.png"),
+                    ("bench-runs/tuning-lofo/rank.png", "benchmarks/tuning-rank.png")]}
 
 
 def replace_block(text: str, name: str, content: str) -> str:

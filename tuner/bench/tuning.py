@@ -25,7 +25,7 @@ import optuna
 import pandas as pd
 
 from warmstart import KnowledgeBase, MetaDataset, spaces
-from warmstart.store import atomic_write_parquet
+from warmstart.store import atomic_write_parquet, atomic_write_text
 
 from .folds import holdout_fingerprints, rows_bucket, task_folds, task_table
 from .objectives import RealObjective, TaskObjective
@@ -133,13 +133,16 @@ def _fold_kb(out: Path, gi: int | str, md: MetaDataset, space: str, group: Seque
     """Fit (or find) the knowledge base of task group ``gi``: trained without the group's
     tasks and without any task sharing their fingerprints (or ``extra_fingerprints``)."""
     kb_dir = out / "kb" / (f"fold{gi}" if isinstance(gi, int) else str(gi))
-    if not (kb_dir / "kb.json").exists():
-        held_fps = holdout_fingerprints(md, list(group))
-        held_fps += list(extra_fingerprints)
+    held_fps = sorted(set(holdout_fingerprints(md, list(group))) | set(extra_fingerprints))
+    held_path = kb_dir / "held_out.json"
+    cached = (kb_dir / "kb.json").exists() and held_path.exists()
+    if not cached or json.loads(held_path.read_text()) != held_fps:
+        # a knowledge base is reused only if it left out exactly these tasks
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kb = KnowledgeBase.fit(md, space, exclude_fingerprints=held_fps, **(kb_kwargs or {}))
         kb.save(kb_dir)
+        atomic_write_text(json.dumps(held_fps), held_path)
     return kb_dir
 
 
@@ -225,6 +228,15 @@ def run(
     family of datasets than the ones the knowledge was learned from."""
     out = Path(out)
     (out / "parts").mkdir(parents=True, exist_ok=True)
+    protocol = {"metadata": str(metadata), "space": space, "folds": folds, "objective": objective,
+                "test_metadata": test_metadata, "kb": kb_kwargs or {}}
+    ppath = out / "protocol.json"
+    if ppath.exists() and json.loads(ppath.read_text()) != json.loads(json.dumps(protocol)):
+        old = json.loads(ppath.read_text())
+        diff = next(k for k in protocol if old.get(k) != json.loads(json.dumps(protocol))[k])
+        raise ValueError(f"{str(out)!r} holds a run with {diff}={old.get(diff)!r}; this run asks for "
+                         f"{diff}={protocol[diff]!r}: its results are not comparable. Use another --out.")
+    atomic_write_text(json.dumps(protocol, indent=1), ppath)
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"unknown method {m!r}; choose from {METHODS}")
