@@ -19,6 +19,22 @@ from optuna.trial import TrialState
 
 from warmstart import spaces as spaces_mod
 
+#: other names of the built-in spaces' parameters (XGBoost's native API and training
+#: arguments), by space: a study that calls a parameter by one of them gets its knowledge
+ALIASES: dict[str, dict[str, str]] = {
+    space: {"eta": "learning_rate", "lambda": "reg_lambda", "alpha": "reg_alpha",
+            "num_boost_round": "n_estimators", "num_round": "n_estimators",
+            "num_rounds": "n_estimators", "n_rounds": "n_estimators"}
+    for space in ("xgboost-classifier", "xgboost-regressor")
+}
+
+
+def canonical(space: str, name: str) -> str:
+    """The built-in space's own name of a study's parameter (the name itself, or the
+    parameter it is an alias of)."""
+    dists = spaces_mod.get_search_space(space).distributions
+    return name if name in dists else ALIASES.get(space, {}).get(name, name)
+
 
 def covers(known: BaseDistribution, user: BaseDistribution) -> bool:
     """Whether values of ``user`` are valid values of ``known`` (a sound mapping)."""
@@ -29,6 +45,18 @@ def covers(known: BaseDistribution, user: BaseDistribution) -> bool:
     if isinstance(known, FloatDistribution):
         return isinstance(user, FloatDistribution) and known.low <= user.low and user.high <= known.high
     return False
+
+
+def usable(known: BaseDistribution, user: BaseDistribution) -> bool:
+    """Whether knowledge about ``known`` informs a parameter drawn from ``user``: the same
+    kind of number with overlapping ranges (a wider or shifted user range included: the
+    knowledge speaks where it has data, the study's own model explores the rest), or a
+    categorical whose choices are all known."""
+    if isinstance(known, CategoricalDistribution):
+        return covers(known, user)
+    if type(known) is not type(user) or not isinstance(known, (IntDistribution, FloatDistribution)):
+        return False
+    return user.low <= known.high and known.low <= user.high  # type: ignore[attr-defined]
 
 
 def into(dist: BaseDistribution, value: Any) -> Any:
@@ -72,15 +100,16 @@ def snap_to_bounds(dist: BaseDistribution, v: float) -> float:
 
 
 def best_matching_space(candidates: list[str], params: dict[str, BaseDistribution]) -> str | None:
-    """The candidate space whose distributions cover most of ``params`` (an exact match
-    counts 1.5, a covered one 1); ``None`` when none covers any."""
+    """The candidate space that knows most of ``params`` (by name or alias; an exact
+    distribution counts 1.5, a usable one 1); ``None`` when none knows any."""
     best, best_score = None, 0.0
     for sname in candidates:
         sp = spaces_mod.get_search_space(sname)
         score = 0.0
         for pname, pdist in params.items():
-            if pname in sp.distributions and covers(sp.distributions[pname], pdist):
-                score += 1.0 + (0.5 if sp.distributions[pname] == pdist else 0.0)
+            known = sp.distributions.get(canonical(sname, pname))
+            if known is not None and usable(known, pdist):
+                score += 1.0 + (0.5 if known == pdist else 0.0)
         if score > best_score:
             best, best_score = sname, score
     return best

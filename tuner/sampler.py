@@ -49,13 +49,14 @@ from .gp import candidate_units, expected_improvement, residual_gp
 from .knowledge_source import KnowledgeSource
 from .mapping import (
     best_matching_space,
-    covers,
+    canonical,
     enqueued_before,
     enqueued_configs,
     into,
     observations,
     plain_value,
     units_of,
+    usable,
 )
 
 logger = logging.getLogger(__name__)
@@ -265,8 +266,8 @@ class MetaSampler(BaseSampler):
     def _known(self, space: str | None, name: str, dist: BaseDistribution) -> bool:
         if space is None:
             return False
-        sp = spaces_mod.get_search_space(space)
-        return name in sp.distributions and covers(sp.distributions[name], dist)
+        known = spaces_mod.get_search_space(space).distributions.get(canonical(space, name))
+        return known is not None and usable(known, dist)
 
     # ------------------------------------------------------------------ Optuna API
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -333,9 +334,10 @@ class MetaSampler(BaseSampler):
             space = None
         if space is not None and self._known(space, param_name, param_distribution):
             config = self._warm_config(study, trial, space)
-            if config is not None and param_name in config:
+            key = canonical(space, param_name)
+            if config is not None and key in config:
                 study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
-                return into(param_distribution, config[param_name])
+                return into(param_distribution, config[key])
         return self._base.sample_independent(study, trial, param_name, param_distribution)
 
     def sample_relative(self, study: Study, trial: FrozenTrial,
@@ -352,7 +354,8 @@ class MetaSampler(BaseSampler):
         config = self._warm_config(study, trial, space)
         if config is not None:
             study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
-            out.update({n: into(d, config[n]) for n, d in known.items() if n in config})
+            keys = {n: canonical(space, n) for n in known}
+            out.update({n: into(d, config[keys[n]]) for n, d in known.items() if keys[n] in config})
             return out
         out.update(self._propose(study, trial, space, known))
         return out
@@ -384,7 +387,8 @@ class MetaSampler(BaseSampler):
         if len(scores) < 2 or not self._surrogate_phase:
             return self._base.sample_relative(study, trial, search_space)
         defaults = sp.defaults()
-        full = [{**defaults, **c} for c in configs]
+        canon = {n: canonical(space, n) for n in names}  # the knowledge's names of the study's
+        full = [{**defaults, **{canon[n]: v for n, v in c.items()}} for c in configs]
         surrogate = kb.adapt(self._metafeatures or kb.neutral_metafeatures(), full, scores,
                              steps=self._adapt_steps)
         with self._lock:
@@ -400,8 +404,8 @@ class MetaSampler(BaseSampler):
         # (mean and spread) drives expected improvement.
         target = copula(scores)
         prior_obs = surrogate.predict_observed()
-        columns = {n: ([search_space[n].choices[int(i)] for i in v]
-                       if isinstance(search_space[n], CategoricalDistribution) else v)
+        columns = {canon[n]: ([search_space[n].choices[int(i)] for i in v]
+                              if isinstance(search_space[n], CategoricalDistribution) else v)
                    for n, v in values.items()}
         prior_cand, prior_std = surrogate.predict(columns)
         if self._residual_gp:

@@ -25,7 +25,8 @@ Configs = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any] | np.ndarray]
 
 def encode_configs(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Configs as rows of numbers: numeric parameters on the unit interval (log scale
-    where the distribution is log), categorical parameters one-hot."""
+    where the distribution is log; a value beyond the space's range sits at its edge, where
+    the knowledge ends), categorical parameters one-hot."""
     cols: list[np.ndarray] = []
     for p in space.params:
         dist = space.distributions[p]
@@ -33,7 +34,8 @@ def encode_configs(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> 
             idx = np.array([dist.choices.index(c[p]) for c in configs], dtype=np.int64)
             cols.append(np.eye(len(dist.choices))[idx])
         else:
-            cols.append(to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))[:, None])
+            unit = to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))
+            cols.append(np.clip(unit, 0.0, 1.0)[:, None])  # beyond the known range: its edge
     if not cols:
         return np.zeros((len(configs), 0))
     return np.hstack(cols).astype(np.float64)
@@ -54,7 +56,8 @@ def encode_columns(space: SearchSpace, columns: Mapping[str, Sequence[Any] | np.
             idx = np.array([kd.choices.index(v) for v in values], dtype=np.int64)
             cols.append(np.eye(len(kd.choices))[idx])
         elif p in columns:
-            cols.append(to_unit_array(kd, np.asarray(columns[p], dtype=np.float64))[:, None])
+            unit = to_unit_array(kd, np.asarray(columns[p], dtype=np.float64))
+            cols.append(np.clip(unit, 0.0, 1.0)[:, None])  # beyond the known range: its edge
         else:
             cols.append(np.full((n, 1), to_unit(kd, defaults[p])))
     return np.hstack(cols) if cols else np.zeros((n, 0))

@@ -345,3 +345,39 @@ def test_residual_gp_learns_the_residuals_and_knows_where_it_is_unsure():
     assert np.corrcoef(mean[:5], r[:5])[0, 1] > 0.9
     assert np.abs(mean[:5] - r[:5]).max() < 0.2
     assert std[-1] > 3 * std[:5].max()  # far from every observation: unsure
+
+
+def test_aliases_and_wider_ranges_keep_the_knowledge(kb):
+    """XGBoost's own names (eta, lambda, num_boost_round) reach the xgboost knowledge, and a
+    range wider than the known one (n_estimators 50..1000 against 8..512) no longer switches
+    it off: warm-start values are clipped into the user's range and later trials come from
+    the surrogate, always inside the user's distributions."""
+    sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial):
+        eta = trial.suggest_float("eta", 1e-3, 1.0, log=True)
+        rounds = trial.suggest_int("num_boost_round", 50, 1000, log=True)
+        lam = trial.suggest_float("lambda", 1e-8, 100.0, log=True)
+        depth = trial.suggest_int("max_depth", 1, 12)
+        return -abs(np.log10(eta) + 1) - abs(np.log(rounds) - 5) - 0.01 * abs(np.log10(lam)) - abs(depth - 4)
+
+    study.optimize(objective, n_trials=10)
+    expected = kb.warm_start(_mf(), n=3)
+    first = study.trials[0].params
+    assert first["eta"] == pytest.approx(expected[0]["learning_rate"])
+    assert first["num_boost_round"] == min(max(expected[0]["n_estimators"], 50), 1000)
+    proposers = [t.system_attrs.get("learn2tune:proposed_by") for t in study.trials]
+    assert proposers[:3] == ["warm_start"] * 3
+    assert "surrogate" in proposers[3:]
+    for t in study.trials:
+        assert 50 <= t.params["num_boost_round"] <= 1000 and 1e-3 <= t.params["eta"] <= 1.0
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    from tuner.mapping import canonical, usable
+
+    assert canonical("xgboost-classifier", "eta") == "learning_rate"
+    assert canonical("random-forest-classifier", "eta") == "eta"
+    assert usable(IntDistribution(8, 512, log=True), IntDistribution(50, 1000))
+    assert not usable(IntDistribution(8, 512), IntDistribution(600, 1000))
+    assert not usable(IntDistribution(8, 512), FloatDistribution(8, 512))
