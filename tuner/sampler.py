@@ -66,6 +66,8 @@ _ATTR_SPACE = "learn2tune:resolved_space"
 #: trial system attribute: which phase proposed the trial ("warm_start", "surrogate",
 #: "base_sampler")
 ATTR_PROPOSED_BY = "learn2tune:proposed_by"
+#: study user attribute: how far the dataset is from the known tasks (``KnowledgeBase.novelty``)
+ATTR_NOVELTY = "learn2tune:novelty"
 _ATTR_PROPOSER = ATTR_PROPOSED_BY
 _DEFAULT_WARM_START = 10
 #: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
@@ -185,6 +187,7 @@ class MetaSampler(BaseSampler):
         self._n_candidates = n_candidates
         self._source = KnowledgeSource(knowledge, space, history, self._task_type)
         self._portfolios: dict[str, list[dict]] = {}
+        self._novelty: dict[str, dict] = {}  # per space: how far the dataset is from the known tasks
         self._lock = threading.RLock()
         self._resolved: dict[tuple, str] = {}
         self._told: set[tuple] = set()  # studies told that no knowledge covers them
@@ -227,6 +230,12 @@ class MetaSampler(BaseSampler):
             if space not in self._portfolios:
                 kb = self._kb(space)
                 self._portfolios[space] = kb.warm_start(self._metafeatures, n=max(self._n_warm_start, 1))
+                if self._metafeatures is not None:
+                    self._novelty[space] = kb.novelty(self._metafeatures)
+                    n = self._novelty[space]
+                    logger.info("MetaSampler: nearest known task %s at distance %.3g (farther than "
+                                "%.0f%% of known tasks are from theirs)", n["nearest_task"],
+                                n["nearest_distance"], 100 * n["distance_quantile"])
             return self._portfolios[space]
 
     def _resolve_space(self, study: Study, name: str | None = None, dist: BaseDistribution | None = None,
@@ -368,6 +377,8 @@ class MetaSampler(BaseSampler):
             try:
                 for k, v in study_attributes(self._metafeatures, stored, metric=self._metric).items():
                     study.set_user_attr(k, v)
+                if stored in self._novelty:
+                    study.set_user_attr(ATTR_NOVELTY, self._novelty[stored])
             except (ValueError, OSError):
                 pass
 

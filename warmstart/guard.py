@@ -31,12 +31,25 @@ def nearest_distance_quantiles(D: np.ndarray) -> np.ndarray:
     return np.quantile(D.min(axis=1), np.linspace(0, 1, 21))
 
 
+def novelty_of(kb: KnowledgeBase, v: np.ndarray) -> dict[str, Any]:
+    """How far a dataset (its task vector ``v``) is from everything the knowledge base
+    knows: the distance to the nearest known task, and where that distance falls among the
+    known tasks' own nearest-neighbour distances (0: as close as known tasks are to each
+    other at the closest; 1: farther than any known task from its nearest neighbour)."""
+    d = kb._distances(v[None, :])[0]
+    d_near = float(d.min())
+    q = float(np.searchsorted(kb.nn_distance_quantiles, d_near) / (len(kb.nn_distance_quantiles) - 1))
+    nearest = int(np.argmin(d))
+    return {"nearest_distance": d_near, "distance_quantile": min(q, 1.0),
+            "nearest_task": kb.task_names[nearest] if kb.task_names else ""}
+
+
 def assess_transfer(kb: KnowledgeBase, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
     """How far to trust the meta-knowledge for one study (see the module docstring):
     ``prior_weight``, the reason when it is lowered, and the distances behind it."""
-    d_near = float(kb._distances(v[None, :])[0].min())
-    q = float(np.searchsorted(kb.nn_distance_quantiles, d_near) / (len(kb.nn_distance_quantiles) - 1))
-    diag: dict[str, Any] = {"nearest_distance": d_near, "distance_quantile": min(q, 1.0)}
+    near = novelty_of(kb, v)
+    q = near["distance_quantile"]
+    diag: dict[str, Any] = {"nearest_distance": near["nearest_distance"], "distance_quantile": q}
     weight = 1.0
     reasons = []
     if q >= 1.0:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .cross_task import cross_task_raw, fit_cross_task
-from .guard import assess_transfer, nearest_distance_quantiles
+from .guard import assess_transfer, nearest_distance_quantiles, novelty_of
 from .kb_io import KnowledgeBaseError, bundled_root
 from .portfolio import bandwidth_table, choose_bandwidth, greedy_portfolio, kernel_weights
 from .protocol import PRIMARY_METRIC
@@ -325,6 +325,12 @@ class KnowledgeBase:
     def distances(self, metafeatures: pd.Series | Mapping[str, float]) -> np.ndarray:
         """Learned distance from a dataset to every known task (``task_ids`` order)."""
         return self._distances(self.task_vector(metafeatures)[None, :])[0]
+
+    def novelty(self, metafeatures: pd.Series | Mapping[str, float]) -> dict[str, Any]:
+        """How far a dataset is from every known task: ``nearest_distance``,
+        ``distance_quantile`` (1.0: farther than any known task is from its nearest
+        neighbour) and ``nearest_task`` (see :func:`warmstart.guard.novelty_of`)."""
+        return novelty_of(self, self.task_vector(metafeatures))
 
     def bandwidth(self, metafeatures: pd.Series | Mapping[str, float]) -> int:
         """The ``k`` :meth:`warm_start` chooses for this dataset (``k=None``)."""

@@ -381,3 +381,19 @@ def test_aliases_and_wider_ranges_keep_the_knowledge(kb):
     assert usable(IntDistribution(8, 512, log=True), IntDistribution(50, 1000))
     assert not usable(IntDistribution(8, 512), IntDistribution(600, 1000))
     assert not usable(IntDistribution(8, 512), FloatDistribution(8, 512))
+
+
+def test_the_study_records_how_far_the_dataset_is_from_the_known_tasks(kb):
+    from tuner.sampler import ATTR_NOVELTY
+
+    near = kb.novelty(_mf(0.5, 0.5))
+    far = kb.novelty({n: 1e6 for n in kb.feature_names})
+    assert far["nearest_distance"] > near["nearest_distance"]
+    assert far["distance_quantile"] == 1.0 and near["distance_quantile"] < 1.0
+    study = optuna.create_study(direction="maximize",
+                                sampler=MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=2, seed=0))
+    study.optimize(lambda t: t.suggest_float("learning_rate", 1e-3, 1.0, log=True), n_trials=2)
+    recorded, expected = study.user_attrs[ATTR_NOVELTY], kb.novelty(_mf())
+    assert recorded["nearest_task"] == expected["nearest_task"]
+    assert recorded["nearest_distance"] == pytest.approx(expected["nearest_distance"])
+    assert recorded["distance_quantile"] == pytest.approx(expected["distance_quantile"])
