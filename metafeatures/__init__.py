@@ -8,7 +8,8 @@
 np.float64(150.0)
 """
 
-from ._extract import GROUPS, UNDEFINED, extract, list_features, task_of
+from ._extract import GROUPS, REVISION, UNDEFINED, extract, list_features, signature, task_of
 from ._prepare import infer_task
 
-__all__ = ["extract", "list_features", "infer_task", "task_of", "GROUPS", "UNDEFINED"]
+__all__ = ["extract", "list_features", "infer_task", "task_of", "signature", "REVISION", "GROUPS",
+           "UNDEFINED"]

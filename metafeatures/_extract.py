@@ -180,6 +180,20 @@ def extract(
 __all__ = ["extract", "list_features", "DEFAULT_MAX_ROWS", "LANDMARK_ROWS", "UNDEFINED"]
 
 
+#: Incremented whenever a change of this package changes any computed value: meta-data
+#: stores it with each task, so that rows computed by an older revision are recomputed.
+REVISION = 2
+
+
+def signature() -> str:
+    """A short hash of the feature list and :data:`REVISION`: equal signatures mean equal
+    meta-features for the same data."""
+    import hashlib
+
+    names = "\n".join(s.name for g in GROUPS.values() for s in g.FEATURES)
+    return hashlib.sha256(f"{REVISION}\n{names}".encode()).hexdigest()[:12]
+
+
 def task_of(metafeatures: Mapping[str, float]) -> str | None:
     """The task type a meta-feature vector describes: its ``attrs["task"]`` when it came
     from :func:`extract`, else ``"classification"`` when it counts classes, ``"regression"``

@@ -118,7 +118,10 @@ def _record_row(
 def task_row(task: Task, mf: pd.Series, *, task_id: str | None = None, n_rows: int | None = None,
              source_rows: int | None = None) -> pd.DataFrame:
     """The ``tasks`` table row of ``task`` (identity and meta-features) at one fidelity:
-    ``n_rows`` rows evaluated out of ``source_rows`` usable rows of the table."""
+    ``n_rows`` rows evaluated out of ``source_rows`` usable rows of the table, with the
+    signature of the meta-features' revision (a rerun recomputes rows of another one)."""
+    import metafeatures
+
     n_rows = int(len(task.y)) if n_rows is None else int(n_rows)
     source_rows = n_rows if source_rows is None else int(source_rows)
     row: dict[str, Any] = {
@@ -134,6 +137,7 @@ def task_row(task: Task, mf: pd.Series, *, task_id: str | None = None, n_rows: i
         "dataset": task.dataset,
         "family": task.family,
         "collection": task.collection,
+        "mf_signature": metafeatures.signature(),
     }
     for k, v in mf.items():
         row[f"{MF_PREFIX}{k}"] = float(v)
@@ -372,8 +376,8 @@ def _prepare_tasks(
         task_levels_ = task_levels(task, n_usable, fidelities, max_rows)
         try:
             for lv in task_levels_:
-                if lv.task_id in on_disk:
-                    continue
+                if on_disk.get(lv.task_id) == metafeatures.signature():
+                    continue  # written by this revision of the meta-features: still true
                 X, y = evaluated_data(task, folds=folds, rows=lv.rows, seed=seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

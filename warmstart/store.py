@@ -282,14 +282,18 @@ def done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
     return done, compacted
 
 
-def tasks_on_disk(out: Path) -> set[str]:
+def tasks_on_disk(out: Path) -> dict[str, str]:
+    """Task ids with a row on disk, and the meta-feature signature each was computed with
+    (``""`` for rows written before signatures were recorded)."""
     folder = out / "tasks"
     if not folder.exists():
-        return set()
-    ids: set[str] = set()
+        return {}
+    ids: dict[str, str] = {}
     for f in folder.glob("*.parquet"):
         if not f.name.startswith("."):
-            ids.update(pd.read_parquet(f, columns=["task_id"])["task_id"].astype(str))
+            df = pd.read_parquet(f)
+            sig = df["mf_signature"].astype(str) if "mf_signature" in df else pd.Series([""] * len(df))
+            ids.update(zip(df["task_id"].astype(str), sig))
     return ids
 
 
@@ -299,7 +303,9 @@ def compact(out: str | Path) -> None:
     Crash-safe: the merged file is written atomically before the files it replaces are
     removed (a crash in between leaves duplicates, which loading drops)."""
     out = Path(out)
-    files = [f for f in (out / "tasks").glob("*.parquet") if not f.name.startswith(".")]
+    # one row per task file first, the merged file last: a task's own file is its newest row
+    files = sorted((f for f in (out / "tasks").glob("*.parquet") if not f.name.startswith(".")),
+                   key=lambda f: (f.name == "tasks.parquet", f.name))
     if len(files) > 1:
         df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
         df = df.drop_duplicates("task_id").sort_values("task_id").reset_index(drop=True)

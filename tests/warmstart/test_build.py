@@ -216,3 +216,24 @@ def test_fidelities_are_validated():
     for bad in ("full,2000", "6000,2000", "abc", "10,full", "2000,2000"):
         with pytest.raises(ValueError, match="fidelities"):
             parse_fidelities(bad)
+
+
+def test_rows_of_another_meta_feature_revision_are_recomputed(tmp_path, monkeypatch):
+    """Task rows carry the signature of the meta-features that computed them; a rerun
+    recomputes rows of another revision (evaluations untouched), so the data described
+    stays what this version of metafeatures says about the rows evaluated."""
+    import metafeatures
+    from warmstart import MetaDataset
+
+    rng = np.random.default_rng(2)
+    pd.DataFrame(rng.normal(size=(120, 3)), columns=list("abc")).assign(
+        label=rng.choice(["u", "v"], 120)).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "suite.yaml").write_text("tasks:\n  - {file: t.csv, target: label, task_type: classification}\n")
+    build(tmp_path, ["logistic-regression"], 2, tmp_path / "b", folds=3)
+    md = MetaDataset.load(tmp_path / "b")
+    assert (md.tasks["mf_signature"] == metafeatures.signature()).all()
+    monkeypatch.setattr(metafeatures._extract, "REVISION", metafeatures.REVISION + 1)
+    s = build(tmp_path, ["logistic-regression"], 2, tmp_path / "b", folds=3)
+    assert s.evaluations == 0
+    md2 = MetaDataset.load(tmp_path / "b")
+    assert len(md2.tasks) == 1 and (md2.tasks["mf_signature"] == metafeatures.signature()).all()

@@ -52,8 +52,21 @@ def task_table(md: MetaDataset) -> pd.DataFrame:
     src = t["source"].astype(str)
     out["dataset"] = (t["dataset"].astype(str) if "dataset" in t else src.map(source_table)).to_numpy()
     out["family"] = (t["family"].astype(str) if "family" in t else src.map(source_family)).to_numpy()
-    out["n_rows"] = t["n_rows"].to_numpy()
+    out["n_rows"] = _rows_evaluated(md).reindex(out["task_id"]).fillna(t["n_rows"].set_axis(out["task_id"])).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _rows_evaluated(md: MetaDataset) -> pd.Series:
+    """Rows each task's configurations were evaluated on: the evaluations' ``rows``, or for
+    meta-data built before fidelities, the table's rows capped at the build's ``max_rows``."""
+    ev, t = md.evaluations, md.tasks.set_index("task_id")
+    if "rows" in ev and ev["rows"].notna().any():
+        return ev.groupby("task_id")["rows"].max().astype(float)
+    if "max_rows" in ev:
+        cap = ev.groupby("task_id")["max_rows"].max()
+        rows = t["n_rows"].reindex(cap.index).astype(float)
+        return rows.where(cap <= 0, np.minimum(rows, cap.astype(float)))
+    return t["n_rows"].astype(float)
 
 
 def _groups(table: pd.DataFrame) -> list[list[int]]:

@@ -39,6 +39,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     import platform
     import time
 
+    import pandas as pd
+
     what = args.what
     md_parts: list[str] = []
     if what == "metafeatures":
@@ -129,6 +131,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               f"raw results: {out / 'results.parquet'}")
         emit_markdown(args, [text])
         return 0
+    elif what == "coverage":
+        from ..bench.coverage import coverage
+        from .knowledge import load_metadata
+
+        df, counts = coverage(load_metadata(args.metadata), args.space)
+        title = f"coverage of {args.space} in {args.metadata} (source datasets; rows as evaluated)"
+        md_parts.append(markdown(pd.DataFrame([{"count": k, "value": v} for k, v in counts.items()])))
+        print_table(pd.DataFrame([{"count": k, "value": f"{v:.3g}" if isinstance(v, float) else v}
+                                  for k, v in counts.items()]), "headline counts")
     elif what == "knowledge":
         from tuner.bench.knowledge import evaluate_knowledge, summarize
 
@@ -165,7 +176,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               "  learn2tune bench knowledge --folds family\n"
                               "  learn2tune bench overhead")
     p.add_argument("what", nargs="?", default="tuning",
-                   choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge"],
+                   choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge", "coverage"],
                    help="which benchmark (default: tuning, the leave-one-task-out comparison)")
     p.add_argument("--metadata", default="default", help="meta-dataset folder, or 'default' (bundled)")
     p.add_argument("--space", default="xgboost-classifier", help="the space benchmarked")
