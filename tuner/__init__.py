@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .describe import describe_study
     from .sampler import MetaSampler
     from .search import MetaSearchCV
 
-__all__ = ["MetaSampler", "MetaSearchCV"]
+__all__ = ["MetaSampler", "MetaSearchCV", "describe_study"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .search import MetaSearchCV
 
         return MetaSearchCV
+    if name == "describe_study":
+        from .describe import describe_study
+
+        return describe_study
     raise AttributeError(f"module 'tuner' has no attribute {name!r}")

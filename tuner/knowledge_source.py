@@ -11,7 +11,7 @@ from typing import Any
 
 from optuna.study import Study
 
-from warmstart.history import import_studies, studies_to_metadataset
+from warmstart.history import studies_to_metadataset
 from warmstart.kb_io import bundled_spaces, space_of
 
 
@@ -27,6 +27,8 @@ class KnowledgeSource:
         self.knowledge, self.space, self.history, self.task_type = knowledge, space, history, task_type
         self._kbs: dict[str, Any] = {}
         self._history_md: Any = None
+        self._derived_md: Any = None
+        self._studies: list[Any] | None = None
         self._lock = threading.RLock()
 
     def __getstate__(self) -> dict:
@@ -37,18 +39,52 @@ class KnowledgeSource:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        if self._derived_md:  # a derived space lives in a per-process registry
+            from warmstart.spaces import register_space
+
+            register_space(self._derived_md[1])
 
     def candidate_spaces(self) -> list[str]:
-        """Spaces this source has knowledge for (restricted to ``space`` if given)."""
+        """Spaces this source has knowledge for (restricted to ``space`` if given): the
+        bundled or given knowledge's, and the space of the history's own studies."""
         if self.knowledge is False:
             return []
         if self.space is not None:
             return [self.space]
         if isinstance(self.knowledge, (str, Path)):
-            return [space_of(self.knowledge)]
-        if self.knowledge is not None:
-            return [self.knowledge.space_name]
-        return bundled_spaces(self.task_type)
+            out = [space_of(self.knowledge)]
+        elif self.knowledge is not None:
+            out = [self.knowledge.space_name]
+        else:
+            out = bundled_spaces(self.task_type)
+        derived = self._derived()
+        return out + ([derived[1].name] if derived is not None else [])
+
+    def _derived(self) -> tuple[Any, Any] | None:
+        """(MetaDataset, space) of the history studies that no built-in space describes
+        (any parameter names), or None (no history, or fewer than 3 such studies)."""
+        with self._lock:
+            if self._derived_md is None:
+                self._derived_md = False
+                if self.history is not None:
+                    from warmstart.history import is_learn2tune_study
+                    from warmstart.study_knowledge import studies_metadataset
+
+                    others = [s for s in self.studies() if not is_learn2tune_study(s.user_attrs)]
+                    try:
+                        self._derived_md = studies_metadataset(others)
+                    except ValueError:
+                        self._derived_md = False
+            return self._derived_md or None
+
+    def studies(self) -> list[Any]:
+        """The history's studies (read once)."""
+        with self._lock:
+            if self._studies is None:
+                from warmstart.study_knowledge import load_studies
+
+                self._studies = load_studies(self.history) if self.history is not None else []
+            return self._studies
 
     def kb(self, space: str) -> Any:
         """The knowledge base of ``space`` (with the history joined), loaded once."""
@@ -57,6 +93,12 @@ class KnowledgeSource:
                 return self._kbs[space]
             from warmstart import KnowledgeBase
 
+            derived = self._derived()
+            if derived is not None and space == derived[1].name:
+                from warmstart.study_knowledge import fit_on
+
+                self._kbs[space] = fit_on(*derived)
+                return self._kbs[space]
             arg = self.knowledge
             if arg is None:
                 kb = KnowledgeBase.default(space)
@@ -75,6 +117,5 @@ class KnowledgeSource:
         """The history as a MetaDataset (read once)."""
         with self._lock:
             if self._history_md is None:
-                self._history_md = (import_studies(self.history) if isinstance(self.history, str)
-                                    else studies_to_metadataset(self.history))
+                self._history_md = studies_to_metadataset(self.studies())
             return self._history_md

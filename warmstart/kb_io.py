@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import optuna.distributions as od
 import pandas as pd
 
 from . import spaces as spaces_mod
@@ -101,6 +102,9 @@ def save(kb: KnowledgeBase, path: str | Path) -> None:
         "nn_distance_quantiles": kb.nn_distance_quantiles.tolist(),
         "maml": {"in_dim": kb.maml.in_dim, "config": kb.maml.config_dict(), "seed": kb.maml.seed},
         "n_xgb": len(kb.xgb_models),
+        # a space derived from studies travels with its knowledge
+        "space_distributions": ({k: od.distribution_to_json(v) for k, v in kb.space.distributions.items()}
+                                if kb.space_name not in spaces_mod.SPACES else None),
         "random_state": kb.random_state,
         "info": kb.info,
     }
@@ -169,6 +173,10 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
     path = Path(path)
     meta = verify(path)
     meta_path = path / "kb.json"
+    if meta.get("space_distributions") and meta["space"] not in spaces_mod.SPACES:
+        from .study_spaces import study_space
+
+        study_space({k: od.json_to_distribution(v) for k, v in meta["space_distributions"].items()})
     space = spaces_mod.get_search_space(meta["space"])
     if meta["space_signature"] != space.signature:
         raise KnowledgeBaseError(

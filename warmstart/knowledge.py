@@ -191,10 +191,6 @@ class KnowledgeBase:
         enc = encode_configs(space_obj, self.configs)
         self.xgb_models = fit_cross_task(self.task_matrix, self.scores, enc, n_members, self.random_state)
 
-    def _xgb_predict(self, task_rows: np.ndarray, cfg_enc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        preds = cross_task_raw(self.xgb_models, task_rows, cfg_enc)
-        return preds.mean(axis=0), preds.std(axis=0)
-
     def cross_task_members(self, task_vector: np.ndarray, enc: np.ndarray) -> np.ndarray:
         """Raw predictions (members x configs) of the cross-task XGBoost members for one
         task (a :meth:`task_vector`) at encoded configurations."""
@@ -217,7 +213,7 @@ class KnowledgeBase:
         gaps = np.nonzero(~np.isfinite(filled))
         if gaps[0].size:
             enc = encode_configs(space_obj, self.configs)
-            mean, _ = self._xgb_predict(self.task_matrix[gaps[0]], enc[gaps[1]])
+            mean = cross_task_raw(self.xgb_models, self.task_matrix[gaps[0]], enc[gaps[1]]).mean(axis=0)
             filled[gaps] = mean
         self.filled = filled
 
@@ -299,16 +295,11 @@ class KnowledgeBase:
         self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int | None = None
     ) -> list[dict[str, Any]]:
         """Configurations to try first, best first: a greedy portfolio (each step adds the
-        config that most reduces the similarity-weighted regret over the known tasks).
-
-        The similarity kernel's bandwidth is the distance to the ``k``-th nearest known task.
-        ``k=None`` (default) chooses ``k`` for this query by local cross-validation: every
-        known task is held out in turn and given the portfolio the other tasks would build
-        for it with each candidate ``k`` (see ``BANDWIDTH_CANDIDATES``); the ``k`` whose
-        portfolios did best (mean best-so-far regret over the first 10 picks) on the known
-        tasks near this query wins. Where nearby tasks predict each other's best
-        configurations, that is a sharp kernel; where they do not, a broad one.
-        With ``metafeatures=None`` every known task counts alike."""
+        config that most reduces the similarity-weighted regret over the known tasks). The
+        kernel's bandwidth is the distance to the ``k``-th nearest known task; ``k=None``
+        chooses it for this query by local leave-one-out cross-validation over the known
+        tasks near it (:mod:`warmstart.portfolio`). ``metafeatures=None``: every known task
+        counts alike."""
         if n < 1:
             return []
         if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
@@ -408,6 +399,16 @@ class KnowledgeBase:
             else:
                 affine = [(1.0, 0.0)] * len(self.xgb_models)
         return Surrogate(self, adapted, v, diag, affine, observed=(x, observed_raw))
+
+    @classmethod
+    def from_studies(cls, studies: Any, *, pattern: str | None = None, maml: dict | None = None,
+                     random_state: int = 0) -> KnowledgeBase:
+        """Learn from finished Optuna studies on any search space (a storage URL, with an
+        optional regular expression ``pattern`` on study names, or a list of studies); see
+        :mod:`warmstart.study_knowledge`."""
+        from .study_knowledge import fit_from_studies
+
+        return fit_from_studies(studies, pattern=pattern, maml=maml, random_state=random_state)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:

@@ -332,10 +332,24 @@ SPACES: dict[str, SearchSpace] = {
 }
 
 
+#: spaces derived from users' studies (``study_space``), registered by name at run time
+_DERIVED: dict[str, SearchSpace] = {}
+
+
 def _lookup(name: str) -> SearchSpace:
-    if name not in SPACES:
-        raise ValueError(f"unknown space {name!r}; choose one of {sorted(SPACES)}")
-    return SPACES[name]
+    if name in SPACES:
+        return SPACES[name]
+    if name in _DERIVED:
+        return _DERIVED[name]
+    raise ValueError(f"unknown space {name!r}; choose one of {sorted(SPACES)}")
+
+
+def register_space(space: SearchSpace) -> SearchSpace:
+    """Make a space derived at run time (from studies) findable by ``get_search_space``."""
+    if space.name in SPACES:
+        raise ValueError(f"{space.name!r} is a built-in space; a derived space needs another name")
+    _DERIVED[space.name] = space
+    return space
 
 
 def get_search_space(name: str) -> SearchSpace:

@@ -397,3 +397,39 @@ def test_the_study_records_how_far_the_dataset_is_from_the_known_tasks(kb):
     assert recorded["nearest_task"] == expected["nearest_task"]
     assert recorded["nearest_distance"] == pytest.approx(expected["nearest_distance"])
     assert recorded["distance_quantile"] == pytest.approx(expected["distance_quantile"])
+
+
+@pytest.fixture(scope="module")
+def own_history():
+    from tests.warmstart.test_study_knowledge import related_objective
+
+    out = []
+    for i in range(4):
+        s = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=i))
+        s.optimize(related_objective(0.3 * i - 0.4), n_trials=20)
+        out.append(s)
+    return out
+
+
+def test_history_of_any_space_warm_starts_a_related_study(own_history):
+    """Studies with parameter names no built-in space knows: the first trials are the
+    configurations that were best in them, then the surrogate learned from them proposes."""
+    from tests.warmstart.test_study_knowledge import related_objective
+
+    sampler = MetaSampler(history=own_history, seed=0, n_warm_start=2, knowledge=None)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(related_objective(0.1), n_trials=5)
+    proposers = [t.system_attrs.get("learn2tune:proposed_by") for t in study.trials]
+    assert proposers[:2] == ["warm_start"] * 2 and set(proposers[2:]) <= {"surrogate", "base_sampler"}
+    best_past = max(t.value for s in own_history for t in s.trials)
+    assert study.trials[0].value > best_past - 0.5
+
+
+class TestMetaSamplerWithHistory(BasicSamplerTestCase):
+    """Optuna's sampler tests with ``history=`` set (studies of a space of their own)."""
+
+    @pytest.fixture
+    def sampler(self, own_history):
+        return lambda: MetaSampler(history=own_history, seed=0)

@@ -32,6 +32,16 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
 
     from warmstart import KnowledgeBase
 
+    if args.studies:  # the user's own studies, any search space
+        t0 = time.perf_counter()
+        kb = KnowledgeBase.from_studies(args.studies, pattern=args.study_name_pattern,
+                                        maml={"members": args.members or 3,
+                                              "meta_iterations": args.iterations or 150},
+                                        random_state=args.seed)
+        kb.save(args.out)
+        Console().print(f"{kb!r} learned from {len(kb.task_ids)} studies in "
+                        f"{time.perf_counter() - t0:.1f} s -> {args.out}")
+        return 0
     md = load_metadata(args.metadata)
     if args.history:
         from warmstart.history import import_studies
@@ -40,7 +50,7 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     kb = KnowledgeBase.fit(
         md, args.space, random_state=args.seed,
-        maml={"members": args.members, "meta_iterations": args.iterations},
+        maml={"members": args.members or 5, "meta_iterations": args.iterations or 300},
     )
     kb.save(args.out)
     Console().print(
@@ -61,12 +71,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit-kb", help="fit a knowledge base on a meta-dataset", formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n"
                               "  learn2tune fit-kb --metadata runs/xgb --space xgboost-classifier --out my-kb\n"
-                              "  learn2tune fit-kb --metadata default --history sqlite:///studies.db --out my-kb")
+                              "  learn2tune fit-kb --metadata default --history sqlite:///studies.db --out my-kb\n"
+                              "  learn2tune fit-kb --studies sqlite:///studies.db --study-name-pattern 'lgbm-.*' --out my-kb")
     p.add_argument("--metadata", default="default", help="meta-dataset folder or 'default'")
     p.add_argument("--space", default="xgboost-classifier", help="the space to learn about (default xgboost-classifier)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--history", default=None, help="also learn from the studies of this Optuna storage")
-    p.add_argument("--members", type=int, default=5, help="MAML ensemble members")
-    p.add_argument("--iterations", type=int, default=300, help="MAML meta-iterations per member")
+    p.add_argument("--history", default=None,
+                   help="also learn from the learn2tune studies of this Optuna storage (built-in spaces)")
+    p.add_argument("--studies", default=None, metavar="URL",
+                   help="learn from the finished studies of this Optuna storage instead, on any search "
+                        "space (parameters and ranges as the studies have them)")
+    p.add_argument("--study-name-pattern", default=None, metavar="REGEX",
+                   help="with --studies: only studies whose name matches this regular expression")
+    p.add_argument("--members", type=int, default=None,
+                   help="MAML ensemble members (default 5; 3 with --studies)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="MAML meta-iterations per member (default 300; 150 with --studies)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fit")
     p.set_defaults(func=_cmd_fit_kb)

@@ -88,67 +88,6 @@ def _check_args(args: argparse.Namespace) -> None:
             ) from None
 
 
-def _open_storage(url: str, out: Path) -> Any:
-    """An Optuna storage for ``url``, or a one-line error that says how to fix it."""
-    import optuna
-
-    if not url.startswith(("sqlite:", "postgresql", "mysql")):
-        if "://" not in url:
-            raise ValueError(f"--storage {url!r} is not a database URL; use e.g. sqlite:///study.db "
-                             "or postgresql://USER:PASSWORD@HOST/DATABASE")
-        raise ValueError(f"--storage {url!r}: unsupported database; use sqlite:///PATH, "
-                         "postgresql://... or mysql://...")
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy and driver errors become one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = url.split("@")[-1]
-        if isinstance(exc, ImportError) or "Failed to import DB access module" in first:
-            scheme = url.split(":", 1)[0]
-            driver = scheme.split("+", 1)[1] if "+" in scheme else {
-                "postgresql": "psycopg2", "mysql": "mysqlclient"}.get(scheme, scheme)
-            hint = ("pip install 'learn2tune[postgres]'" if driver in ("psycopg2", "psycopg2-binary")
-                    else f"pip install {driver}")
-            raise ValueError(f"--storage {where!r} needs the {driver} driver: {hint}") from None
-        if url.startswith("sqlite"):
-            raise ValueError(f"cannot open the SQLite study database {where!r} ({first}); check that "
-                             "its folder exists and is writable, or pass --out/--storage elsewhere") from None
-        raise ValueError(f"cannot open --storage {where!r} ({first}); check the URL, the server and "
-                         "the credentials") from None
-
-
-#: what makes two runs the same study; a rerun must match it to continue the study
-DEFINITION_ATTR = "learn2tune:definition"
-_DEFINITION_FLAGS = {"target": "--target", "task": "--task", "space": "--model", "metric": "--metric",
-                     "cv": "--cv", "seed": "--seed", "data": "data"}
-
-
-def _check_definition(study: Any, definition: dict, storage_url: str) -> None:
-    """Refuse to continue a study that was run with other settings."""
-    old = study.user_attrs.get(DEFINITION_ATTR)
-    if old is None:
-        if any(True for _ in study.get_trials(deepcopy=False)):
-            raise ValueError(
-                f"study {study.study_name!r} in {storage_url} holds trials of unknown settings "
-                "(made before learn2tune recorded them); pass --study-name NEW or --out DIR to "
-                "start a separate study"
-            )
-        study.set_user_attr(DEFINITION_ATTR, definition)
-        return
-    for key, flag in _DEFINITION_FLAGS.items():
-        if old.get(key) != definition.get(key):
-            was, now = old.get(key), definition.get(key)
-            what = ("on other data (the file's content or --drop changed)" if key == "data"
-                    else f"with {flag} {was} (this run: {flag} {now})")
-            raise ValueError(
-                f"study {study.study_name!r} in {storage_url} was run {what}; "
-                f"its trials are not comparable with this run. Rerun with the same settings to "
-                f"continue it, or pass --study-name NEW (or --out DIR) to start a separate study."
-            )
-
-
 def run(args: argparse.Namespace) -> int:
     import optuna
     from rich.markup import escape
@@ -163,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sampler import METAFEATURE_SECONDS, MetaSampler
     from ..search import MetaSearchCV
     from .output import console as make_console
+    from .studies import check_definition, open_storage
     from .tables import load_xy
 
     _check_args(args)
@@ -197,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ValueError(f"cannot create the output folder {str(out)!r} ({exc.strerror}); pass --out DIR") from None
     storage_url = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    storage = _open_storage(storage_url, out)
+    storage = open_storage(storage_url)
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -222,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                                 sampler=sampler, load_if_exists=True)
     definition = {"data": fingerprint(X, y, task), "target": args.target, "task": task, "space": space,
                   "metric": metric, "cv": int(args.cv), "seed": int(args.seed)}
-    _check_definition(study, definition, storage_url)
+    check_definition(study, definition, storage_url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # trials of a killed earlier run

@@ -1,0 +1,103 @@
+"""Knowledge learned from a user's own finished studies, on a search space of their own."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from warmstart import KnowledgeBase
+from warmstart.study_spaces import merge_distributions
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def related_objective(shift: float):
+    """A family of related tasks: the best depth and rate move a little with ``shift``;
+    ``drop`` exists only for the 'dart' booster (a conditional parameter)."""
+    def f(trial: optuna.Trial) -> float:
+        depth = trial.suggest_int("depth", 1, 16)
+        rate = trial.suggest_float("rate", 1e-4, 1.0, log=True)
+        booster = trial.suggest_categorical("booster", ["gbtree", "dart", "linear"])
+        v = -((depth - 6 - shift) ** 2) / 20 - (np.log10(rate) + 1.5 + 0.3 * shift) ** 2
+        if booster == "dart":
+            v += 0.3 * trial.suggest_float("drop", 0.0, 0.5)
+        elif booster == "linear":
+            v -= 1.0
+        return v
+
+    return f
+
+
+@pytest.fixture(scope="module")
+def history():
+    out = []
+    for i in range(5):
+        s = optuna.create_study(direction="maximize", study_name=f"past-{i}",
+                                sampler=optuna.samplers.TPESampler(seed=i))
+        s.optimize(related_objective(np.random.default_rng(i).normal(scale=0.5)), n_trials=30)
+        out.append(s)
+    return out
+
+
+@pytest.fixture(scope="module")
+def kb(history):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KnowledgeBase.from_studies(history, maml={"members": 1, "meta_iterations": 40})
+
+
+def test_the_space_is_derived_from_the_studies_and_the_warm_start_is_good(kb):
+    assert kb.space_name.startswith("studies-")
+    assert set(kb.space.distributions) == {"depth", "rate", "booster", "drop"}
+    first = kb.warm_start(None, n=3)
+    f = related_objective(0.0)
+    values = [f(optuna.trial.FixedTrial(c)) for c in first]
+    rng = np.random.default_rng(0)
+    random = [f(optuna.trial.FixedTrial({"depth": int(rng.integers(1, 17)),
+                                         "rate": float(10 ** rng.uniform(-4, 0)),
+                                         "booster": str(rng.choice(["gbtree", "dart", "linear"])),
+                                         "drop": float(rng.uniform(0, 0.5))})) for _ in range(200)]
+    assert max(values) > np.quantile(random, 0.95)  # better than 95% of random configurations
+
+
+def test_a_knowledge_base_of_studies_saves_and_loads(kb, tmp_path):
+    kb.save(tmp_path / "kb")
+    again = KnowledgeBase.load(tmp_path / "kb")
+    assert again.space_name == kb.space_name
+    assert again.warm_start(None, n=2) == kb.warm_start(None, n=2)
+
+
+def test_too_few_studies_are_refused_by_name(history):
+    with pytest.raises(ValueError, match="at least 3 finished"):
+        KnowledgeBase.from_studies(history[:2])
+
+
+def test_distributions_merge_across_studies():
+    assert merge_distributions([IntDistribution(1, 8), IntDistribution(4, 16)]) == IntDistribution(1, 16)
+    assert merge_distributions([FloatDistribution(1e-3, 1, log=True), FloatDistribution(1e-4, 0.1, log=True)]) \
+        == FloatDistribution(1e-4, 1, log=True)
+    assert merge_distributions([IntDistribution(1, 8), FloatDistribution(0.5, 2.0)]) == FloatDistribution(0.5, 8)
+    assert merge_distributions([CategoricalDistribution(["a", "b"]), CategoricalDistribution(["b", "c"])]) \
+        == CategoricalDistribution(["a", "b", "c"])
+    assert merge_distributions([CategoricalDistribution(["a"]), IntDistribution(1, 2)]) is None
+
+
+def test_described_studies_are_told_apart_by_their_data(history):
+    """``tuner.describe_study`` records a dataset's meta-features on a study; knowledge
+    learned from such studies uses them."""
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    from tuner import describe_study
+
+    for study, loader in zip(history[:3], (load_iris, load_wine, load_breast_cancer)):
+        X, y = loader(return_X_y=True)
+        m = describe_study(study, X, y, name=loader.__name__)
+        assert m["NumberOfInstances"] == len(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kb = KnowledgeBase.from_studies(history[:3], maml={"members": 1, "meta_iterations": 20})
+    assert len(kb.feature_names) > 0 and kb.task_names[0] == "load_iris"
