@@ -251,6 +251,8 @@ def part_path(out: Path, space: str, task_id: str, config_id: int) -> Path:
 
 def read_space_evaluations(out: Path, space: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Every evaluation of ``space`` on disk in a build folder (merged files and parts)."""
+    if columns is not None:  # the key is always read: duplicates are dropped by it
+        columns = list(dict.fromkeys(["task_id", "config_id", *columns]))
     frames = [pd.read_parquet(f, columns=columns) for f in _visible_parquets(Path(out) / "evaluations" / space)]
     if not frames:
         return _empty(columns or EVAL_COLUMNS)
