@@ -4,7 +4,8 @@ The protocol (the same for every space and every executor):
 
 * classes with fewer members than folds are dropped (stratified folds need them);
 * rows are capped at ``max_rows`` by a stratified (classification) or plain random
-  subsample with a fixed seed;
+  subsample with a fixed seed (classes the subsample leaves rarer than the folds are
+  dropped from it too);
 * K-fold cross-validation, stratified for classification, shuffled with a seed derived
   from the task id and ``seed``;
 * metrics are averaged over folds. Classification: ROC AUC (binary, or one-vs-rest
@@ -65,7 +66,13 @@ def prepare_task_data(
         )
         idx = np.sort(idx)
         X, y_arr = X.iloc[idx].reset_index(drop=True), y_arr[idx]
-        if task_type == "classification":  # re-code: the cap may have dropped nothing
+        if task_type == "classification":
+            # the subsample can leave a rare class with fewer members than folds (a training
+            # fold without it breaks every classifier): drop those rows too, then re-code
+            vals, counts = np.unique(y_arr, return_counts=True)
+            if (counts < folds).any():
+                keep = np.isin(y_arr, vals[counts >= folds])
+                X, y_arr = X.loc[keep].reset_index(drop=True), y_arr[keep]
             _, y_arr = np.unique(y_arr, return_inverse=True)
     return X, y_arr
 

