@@ -128,6 +128,7 @@ def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tm
     assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(test_ids)
     with pytest.raises(ValueError, match="not in the test meta-dataset"):
         bt.run(tmp_path / "split", methods=["meta"], trials=3, seeds=1, tasks=["nope"],
+               kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
                test_metadata=str(tmp_path / "test-md"))
 
 
