@@ -176,3 +176,24 @@ def test_a_bench_run_refuses_another_protocol_in_the_same_folder(tmp_path):
                                                    "test_metadata": None, "kb": {}}))
     with pytest.raises(ValueError, match="folds=5"):
         bt.run(out, folds="family", max_tasks=1, methods=["random"], trials=2, seeds=1)
+
+
+def test_history_bench_runs_every_method_and_the_peer_adapter(monkeypatch):
+    """`bench history` on 3 studies with renamed parameters: every method runs; the peer
+    (optunahub's MetaLearnTPESampler) is loaded from a folder only when one is given."""
+    from pathlib import Path
+
+    from tuner.bench import history as bh
+
+    res = bh.run(n_tasks=4, trials=4, seeds=1, history_trials=12, methods=["meta-history", "tpe", "ws-cmaes"],
+                 maml={"members": 1, "meta_iterations": 10})
+    assert set(res["method"]) == {"meta-history", "tpe", "ws-cmaes"} and res["task_id"].nunique() == 4
+    assert (res["regret"] >= 0).all()
+    monkeypatch.delenv("LEARN2TUNE_PEERS", raising=False)
+    with pytest.raises(ValueError, match="--peers"):
+        bh.load_peer(None)
+    peers = Path(__file__).resolve().parents[3] / "shared" / "peers"
+    if (peers / "meta_learn_tpe").is_dir():  # present on the development machine only
+        out = bh.run(n_tasks=4, trials=3, seeds=1, history_trials=12, methods=["meta-learn-tpe"],
+                     peers=str(peers))
+        assert set(out["method"]) == {"meta-learn-tpe"}

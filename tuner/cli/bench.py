@@ -131,6 +131,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               f"raw results: {out / 'results.parquet'}")
         emit_markdown(args, [text])
         return 0
+    elif what == "history":
+        from ..bench import history as bh
+        from ..bench import tuning_report as br
+
+        methods = args.methods.split(",") if args.methods else list(bh.METHODS)
+        res = bh.run(args.metadata, args.space, n_tasks=args.max_tasks or (4 if args.quick else 20),
+                     trials=10 if args.quick else args.trials, seeds=1 if args.quick else args.seeds,
+                     history_trials=15 if args.quick else 50, methods=methods,
+                     unrelated=args.unrelated, peers=args.peers)
+        if args.out:
+            res.to_parquet(args.out)
+        budgets = [b for b in (1, 5, 10, 20, 30, 50) if b <= int(res["t"].max())]
+        summ = br.summarize(res, budgets)
+        for name in ("median", "mean"):
+            tab = summ[name].reset_index()
+            tab.columns = [str(c) for c in tab.columns]
+            print_table(tab, f"{name} normalized regret by trials")
+            md_parts.append(f"{name} normalized regret after t trials\n\n" + markdown(tab))
+        df = summ["rank"].reset_index()
+        df.columns = [str(c) for c in df.columns]
+        title = (f"bench history: {res['task_id'].nunique()} held-out studies x {res['seed'].nunique()} seeds, "
+                 f"{'unrelated (shuffled) ' if args.unrelated else ''}history of the other tasks' TPE studies; mean rank")
     elif what == "coverage":
         from ..bench.coverage import coverage
         from .knowledge import load_metadata
@@ -176,7 +198,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               "  learn2tune bench knowledge --folds family\n"
                               "  learn2tune bench overhead")
     p.add_argument("what", nargs="?", default="tuning",
-                   choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge", "coverage"],
+                   choices=["tuning", "overhead", "metafeatures", "build", "maml", "knowledge", "coverage", "history"],
                    help="which benchmark (default: tuning, the leave-one-task-out comparison)")
     p.add_argument("--metadata", default="default", help="meta-dataset folder, or 'default' (bundled)")
     p.add_argument("--space", default="xgboost-classifier", help="the space benchmarked")
@@ -201,6 +223,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-metadata", default=None,
                    help="'tuning': hold out this meta-dataset's tasks (e.g. a build of the 'keel' "
                         "suite) and learn from all of --metadata, instead of leave-one-task-out")
+    p.add_argument("--unrelated", action="store_true",
+                   help="'history': shuffle the history studies' values (knowledge that says nothing)")
+    p.add_argument("--peers", default=None,
+                   help="'history': folder holding optunahub's meta_learn_tpe (or LEARN2TUNE_PEERS)")
     p.add_argument("--members", type=int, default=None,
                    help="MAML members of the per-fold knowledge bases (default: as shipped)")
     p.add_argument("--iterations", type=int, default=None,

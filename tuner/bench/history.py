@@ -1,0 +1,167 @@
+"""``learn2tune bench history``: learning from the user's own studies, leave-one-study-out.
+
+The studies a user keeps are simulated from a meta-dataset: every task's objective (the
+model of its own evaluations, as in ``bench tuning``) is exposed through **renamed
+parameters** no built-in space or alias knows (``trees``, ``step``, ``depth``...), and one
+TPE study of ``history_trials`` trials is run on each: that is the history. Each task is then
+held out in turn and tuned with the other tasks' studies as history:
+
+* ``meta-history``: ``MetaSampler`` with a knowledge base learned from the other studies
+  (``KnowledgeBase.from_studies``, fitted once per held-out task, shared by the seeds);
+* ``tpe``: Optuna's ``TPESampler`` (no history);
+* ``ws-cmaes``: ``CmaEsSampler(source_trials=...)`` with every trial of the history;
+* ``meta-learn-tpe``: optunahub's ``MetaLearnTPESampler`` (a peer, loaded from the folder
+  named by ``--peers`` or ``LEARN2TUNE_PEERS``; never part of learn2tune).
+
+``unrelated=True`` shuffles the values of every history study (same configurations, values
+permuted): knowledge that says nothing, which must not make MetaSampler worse than TPE.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from warmstart import KnowledgeBase, MetaDataset
+
+from .folds import task_table
+from .objectives import TaskObjective
+
+#: the renamed parameters of the XGBoost spaces: names no built-in space or alias knows
+RENAME = {"n_estimators": "trees", "learning_rate": "step", "max_depth": "depth",
+          "min_child_weight": "leaf_weight", "subsample": "row_share", "colsample_bytree": "col_share",
+          "reg_lambda": "l2", "reg_alpha": "l1"}
+METHODS = ("meta-history", "tpe", "ws-cmaes", "meta-learn-tpe")
+
+
+def renamed_objective(f: TaskObjective) -> Callable[[optuna.Trial], float]:
+    """``f`` with every parameter under its renamed name (same distributions)."""
+    from tuner.search import suggest
+
+    dists = f.space.distributions
+
+    def objective(trial: optuna.Trial) -> float:
+        return f({p: suggest(trial, RENAME.get(p, p), dists[p]) for p in f.space.params})
+
+    return objective
+
+
+def load_peer(folder: str | None) -> Any:
+    """optunahub's ``MetaLearnTPESampler`` from the peers folder, adapted to Optuna 5 from
+    here (its files are not edited): ``_split_trials`` lost its ``constraints_enabled``
+    argument, and ``TPESampler._gamma`` is set on first use only, so the peer's own TPE
+    samplers get Optuna's default gamma before it reads them."""
+    folder = folder or os.environ.get("LEARN2TUNE_PEERS")
+    if not folder or not (Path(folder) / "meta_learn_tpe").is_dir():
+        raise ValueError(
+            "method 'meta-learn-tpe' needs the peers folder holding meta_learn_tpe/: pass "
+            "--peers DIR or set LEARN2TUNE_PEERS"
+        )
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    import meta_learn_tpe.sampler as peer
+    from optuna.samplers._tpe.sampler import default_gamma
+
+    split = peer._split_trials
+    if "constraints_enabled" not in split.__code__.co_varnames:
+        def split_compat(study: Any, trials: Any, n_below: int, constraints_enabled: bool = False) -> Any:
+            return split(study, trials, n_below)
+
+        peer._split_trials = split_compat
+
+    class Adapted(peer.MetaLearnTPESampler):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            for s in [self._target_sampler, *self._source_samplers]:
+                if s._gamma is None:
+                    s._gamma = default_gamma
+
+    return Adapted
+
+
+def _histories(md: MetaDataset, space: str, task_ids: Sequence[str], trials: int,
+               unrelated: bool) -> dict[str, optuna.Study]:
+    studies = {}
+    for i, tid in enumerate(task_ids):
+        f = TaskObjective(md, tid, space, "roc_auc" if "classifier" in space else "r2")
+        study = optuna.create_study(direction="maximize", study_name=f"history-{i}",
+                                    sampler=optuna.samplers.TPESampler(seed=i))
+        study.optimize(renamed_objective(f), n_trials=trials)
+        if unrelated:  # the same configurations with their values permuted
+            done = study.trials
+            values = np.random.default_rng(i).permutation([t.value for t in done])
+            shuffled = optuna.create_study(direction="maximize", study_name=f"history-{i}")
+            for t, v in zip(done, values):
+                shuffled.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions,
+                                                             value=float(v)))
+            study = shuffled
+        studies[tid] = study
+    return studies
+
+
+def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks: int = 20,
+        trials: int = 50, seeds: int = 5, history_trials: int = 50, methods: Sequence[str] = METHODS,
+        unrelated: bool = False, peers: str | None = None, maml: dict | None = None,
+        progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+    """One row per (task, method, seed, t): best-so-far and normalized regret."""
+    if space not in ("xgboost-classifier", "xgboost-regressor"):
+        raise ValueError(f"bench history renames the XGBoost spaces' parameters; got space {space!r}")
+    md = (MetaDataset.default() if metadata == "default" else MetaDataset.load(metadata)).filter(space=space)
+    table = task_table(md)
+    # a deterministic subset spread over families: round-robin over them
+    by_family = table.groupby("family")["task_id"].apply(sorted).sort_index()
+    order = [t for group in zip(*by_family.tolist()) for t in group]
+    order += [t for t in table["task_id"].sort_values() if t not in order]
+    task_ids = order[:n_tasks]
+    peer = load_peer(peers) if "meta-learn-tpe" in methods else None
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = _histories(md, space, task_ids, history_trials, unrelated)
+    metric = "roc_auc" if "classifier" in space else "r2"
+    rows = []
+    for k, tid in enumerate(task_ids):
+        f = TaskObjective(md, tid, space, metric)
+        sources = [s for other, s in history.items() if other != tid]
+        kb = None
+        if "meta-history" in methods:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                kb = KnowledgeBase.from_studies(sources, maml=maml)
+        source_trials = [t for s in sources for t in s.trials]
+        for method in methods:
+            for seed in range(seeds):
+                if method == "meta-history":
+                    from tuner import MetaSampler
+
+                    sampler: optuna.samplers.BaseSampler = MetaSampler(knowledge=kb, seed=seed)
+                elif method == "tpe":
+                    sampler = optuna.samplers.TPESampler(seed=seed)
+                elif method == "ws-cmaes":
+                    sampler = optuna.samplers.CmaEsSampler(seed=seed, source_trials=source_trials)
+                elif method == "meta-learn-tpe":
+                    sampler = peer(source_studies=sources, seed=seed)
+                else:
+                    raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+                study = optuna.create_study(direction="maximize", sampler=sampler)
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    study.optimize(renamed_objective(f), n_trials=trials)
+                values = np.array([t.value if t.value is not None else -np.inf for t in study.trials])
+                best = np.maximum.accumulate(values)
+                rows += [{"task_id": tid, "method": method, "seed": seed, "t": i + 1, "best": b,
+                          "regret": f.regret(b), "seconds": time.perf_counter() - t0}
+                         for i, b in enumerate(best)]
+        if progress is not None:
+            progress(k + 1, len(task_ids), tid)
+    return pd.DataFrame(rows)
