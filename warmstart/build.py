@@ -109,7 +109,7 @@ def _record_row(
     row["seed"] = int(seed)
     row["folds"] = int(job.folds)
     row["max_rows"] = -1 if max_rows is None else int(max_rows)  # the build's cap
-    row["rows"] = int(rows)
+    row["rows"] = int(rec.get("rows", rows))
     row["fidelity"] = float(fidelity)
     row["versions"] = versions
     return pd.DataFrame([row])

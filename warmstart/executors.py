@@ -62,6 +62,7 @@ def run_job(job: Job) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rec = cross_validate(space, job.config, X, y, folds=job.folds, seed=seed, timeout=job.timeout)
+    rec["rows"] = int(len(y))  # as evaluated (a subsample may drop a class too rare for the folds)
     return rec
 
 
