@@ -251,3 +251,30 @@ def test_a_subsample_never_leaves_a_class_rarer_than_the_folds():
     counts = np.bincount(ys)
     assert counts.min() >= 3 and set(np.unique(ys)) == set(range(len(counts)))
     assert len(ys) == len(Xs) <= 300
+
+
+def test_a_checkpointed_build_resumes_where_it_stopped(suite, tmp_path):
+    """tools/checkpoint_build.py merges a stopped build's one-row files (unfinished tasks'
+    parts included); the build command then resumes without redoing anything."""
+    import shutil
+    import subprocess
+    import sys
+
+    out = tmp_path / "b"
+    build(suite, ["logistic-regression"], 3, out, folds=3)
+    # an unfinished task: move one merged file's rows back into part files
+    folder = out / "evaluations" / "logistic-regression"
+    merged = pd.read_parquet(next(folder.glob("*.parquet")))
+    first = merged[merged["task_id"] == merged["task_id"].iloc[0]]
+    from warmstart.store import atomic_write_parquet, part_path
+
+    for _, row in first.iterrows():
+        atomic_write_parquet(pd.DataFrame([row]), part_path(out, "logistic-regression", row["task_id"], row["config_id"]))
+    tool = Path(__file__).resolve().parents[2] / "tools" / "checkpoint_build.py"
+    subprocess.run([sys.executable, str(tool), str(out)], check=True, capture_output=True)
+    assert [f.name for f in (out / "tasks").glob("*.parquet")] == ["tasks.parquet"]
+    assert not list(folder.glob("_parts/*.parquet"))
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    again = build(suite, ["logistic-regression"], 3, copy, folds=3)
+    assert again.evaluations == 0 and len(MetaDataset.load(copy).evaluations) == 3 * 4
