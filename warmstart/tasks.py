@@ -201,7 +201,7 @@ def suite_specs(suite: str | Path) -> tuple[list[dict], Path | None]:
 
 #: keys a task entry of a suite file may have
 TASK_KEYS = frozenset({"file", "source", "target", "task_type", "drop", "name", "title", "dataset",
-                       "family", "note", "exclude", "drop_more"})
+                       "family", "note", "exclude", "drop_more", "drop_reasons"})
 
 
 def _parse_suite_file(path: Path) -> list[dict]:
@@ -247,7 +247,7 @@ def _parse_suite_file(path: Path) -> list[dict]:
         if unknown:
             raise ValueError(
                 f"suite file {where!r}, task {i}: unknown key {unknown[0]!r}; keys are "
-                f"{', '.join(sorted(TASK_KEYS - {'drop_more', 'title', 'note'}))}"
+                f"{', '.join(sorted(TASK_KEYS - {'drop_more', 'drop_reasons', 'title', 'note'}))}"
             )
         if t.get("exclude"):
             continue

@@ -155,3 +155,35 @@ def test_hidden_temporary_files_are_ignored(tmp_path):
     md.save(tmp_path / "md")
     (tmp_path / "md" / "tasks" / ".tmp-abc-x.parquet").write_bytes(b"half written")
     assert len(MetaDataset.load(tmp_path / "md").tasks) == 2
+
+
+def test_every_builtin_suite_is_well_formed_and_its_packages_load():
+    """Each built-in suite parses (known keys and task types, unique sources), and one task
+    of every data-shipping package loads with its target (the loaders read the packages'
+    files; nothing is downloaded)."""
+    import importlib.util
+    import warnings
+
+    from warmstart.sources import BUNDLED_KINDS, source_kind
+    from warmstart.tasks import BUILTIN_SUITES, TASK_KEYS, builtin_suite_specs
+
+    seen_kind: dict[str, dict] = {}
+    for name in BUILTIN_SUITES:
+        specs = builtin_suite_specs(name)
+        assert specs, name
+        sources = [s["source"] for s in specs]
+        assert len(sources) == len(set(sources)), name
+        for s in specs:
+            assert set(s) <= TASK_KEYS | {"source"}, (name, s)
+            assert s["task_type"] in ("classification", "regression")
+            assert source_kind(s["source"]) in BUNDLED_KINDS
+            seen_kind.setdefault(source_kind(s["source"]), s)
+    for kind, spec in seen_kind.items():
+        from warmstart.sources import PACKAGES
+
+        if importlib.util.find_spec(PACKAGES[kind][0]) is None:
+            continue  # installed by `make test`; a bare `pip install -e .` lacks the data packages
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            task = load_task(spec)
+        assert len(task.y) >= 50 and task.X.shape[1] >= 1, kind
