@@ -88,6 +88,20 @@ class _OneNearestNeighbour:
         return self.y[np.argmin(d2, axis=1)]
 
 
+def _oof_nearest(X: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Out-of-fold 1-nearest-neighbour predictions from one distance matrix (the same
+    predictions as :class:`_OneNearestNeighbour` fitted fold by fold)."""
+    X = np.asarray(X, dtype=np.float64)
+    sq = (X**2).sum(axis=1)
+    d2 = sq[None, :] - 2.0 * (X @ X.T)  # + |x_i|^2, the same along each row
+    pred = np.empty_like(y)
+    for f in np.unique(fold):
+        test = fold == f
+        train = np.flatnonzero(~test)
+        pred[test] = y[train[np.argmin(d2[np.ix_(test, train)], axis=1)]]
+    return pred
+
+
 def _kappa(y: np.ndarray, pred: np.ndarray) -> float:
     po = float(np.mean(y == pred))
     classes = np.union1d(y, pred)
@@ -99,9 +113,7 @@ def compute(p: Prepared) -> dict[str, float]:
     nan = float("nan")
     if p.task != "classification":
         return {s.name: nan for s in FEATURES}
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.naive_bayes import GaussianNB
-    from sklearn.tree import DecisionTreeClassifier
+    from ._learners import DecisionTree, GaussianNaiveBayes, LinearDiscriminant
 
     X, y = p.landmark_X, p.landmark_y
     n_folds = min(N_FOLDS, max(2, int(np.bincount(y).max())))
@@ -110,16 +122,16 @@ def compute(p: Prepared) -> dict[str, float]:
     col = int(rng.integers(X.shape[1]))
     makers: dict[str, tuple[Callable[[], object], np.ndarray]] = {
         "1nn": (_OneNearestNeighbour, X),
-        "stump": (lambda: DecisionTreeClassifier(max_depth=1, random_state=0), X),
-        "random_node": (lambda: DecisionTreeClassifier(max_depth=1, random_state=0), X[:, [col]]),
-        "naive_bayes": (GaussianNB, X),
-        "lda": (lambda: LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), X),
-        "tree3": (lambda: DecisionTreeClassifier(max_depth=3, random_state=0), X),
+        "stump": (lambda: DecisionTree(max_depth=1), X),
+        "random_node": (lambda: DecisionTree(max_depth=1), X[:, [col]]),
+        "naive_bayes": (GaussianNaiveBayes, X),
+        "lda": (LinearDiscriminant, X),
+        "tree3": (lambda: DecisionTree(max_depth=3), X),
     }
     out: dict[str, float] = {}
     for key, (make, data) in makers.items():
         try:
-            pred = oof_predict(make, data, y, fold)
+            pred = _oof_nearest(data, y, fold) if key == "1nn" else oof_predict(make, data, y, fold)
         except Exception:  # noqa: BLE001 - a learner that cannot fit leaves its feature undefined
             out[f"landmark.{key}.accuracy"] = nan
             out[f"landmark.{key}.kappa"] = nan

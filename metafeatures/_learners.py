@@ -1,0 +1,139 @@
+"""The landmarkers' cheap learners in numpy: the same models as scikit-learn's
+``DecisionTreeClassifier`` (Gini, depth 1 or 3), ``GaussianNB`` and
+``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")``, without the per-fit
+validation and thread-pool costs that dominate on landmark-sized data (30 fits per
+dataset). Ties between equally good splits of different columns go to the first column
+(scikit-learn visits columns in a random order), so a prediction can differ from
+scikit-learn's in such ties only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _best_split(X: np.ndarray, Y: np.ndarray) -> tuple[int, float] | None:
+    """(column, threshold) of the split with the least weighted Gini impurity, or None.
+    ``Y`` is the rows' one-hot classes. Thresholds are midpoints between distinct values;
+    rows with ``x <= threshold`` go left."""
+    n = X.shape[0]
+    if n < 2:
+        return None
+    total = Y.sum(axis=0)
+    nl = np.arange(1, n, dtype=np.float64)
+    nr = n - nl
+    parent = float((total**2).sum() / n)
+    best, best_score = None, parent + 1e-12  # a split must lower the impurity
+    for j in range(X.shape[1]):
+        order = np.argsort(X[:, j], kind="stable")
+        xs = X[order, j]
+        valid = xs[1:] > xs[:-1]
+        if not valid.any():
+            continue
+        left = np.cumsum(Y[order], axis=0)[:-1]
+        right = total - left
+        score = (left**2).sum(axis=1) / nl + (right**2).sum(axis=1) / nr  # higher: purer
+        score = np.where(valid, score, -np.inf)
+        i = int(np.argmax(score))
+        if score[i] > best_score:
+            best, best_score = (j, float((xs[i] + xs[i + 1]) / 2.0)), float(score[i])
+    return best
+
+
+class DecisionTree:
+    """A Gini decision tree of depth ``max_depth`` (leaves predict their majority class,
+    ties to the smallest class code)."""
+
+    def __init__(self, max_depth: int = 1) -> None:
+        self.max_depth = max_depth
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> DecisionTree:
+        X = np.asarray(X, dtype=np.float64)
+        self.k = int(y.max()) + 1
+        self.tree = self._grow(X, np.eye(self.k)[y], 0)
+        return self
+
+    def _grow(self, X: np.ndarray, Y: np.ndarray, depth: int) -> tuple:
+        counts = Y.sum(axis=0)
+        split = _best_split(X, Y) if depth < self.max_depth and np.count_nonzero(counts) > 1 else None
+        if split is None:
+            return ("leaf", int(np.argmax(counts)))
+        j, t = split
+        go_left = X[:, j] <= t
+        return ("split", j, t, self._grow(X[go_left], Y[go_left], depth + 1),
+                self._grow(X[~go_left], Y[~go_left], depth + 1))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        out = np.empty(X.shape[0], dtype=np.int64)
+        self._fill(self.tree, X, np.arange(X.shape[0]), out)
+        return out
+
+    def _fill(self, node: tuple, X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+        if node[0] == "leaf":
+            out[rows] = node[1]
+            return
+        _, j, t, left, right = node
+        go_left = X[rows, j] <= t
+        self._fill(left, X, rows[go_left], out)
+        self._fill(right, X, rows[~go_left], out)
+
+
+class GaussianNaiveBayes:
+    """Gaussian naive Bayes with scikit-learn's variance smoothing (1e-9 of the largest
+    column variance) and class priors from the training frequencies."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianNaiveBayes:
+        X = np.asarray(X, dtype=np.float64)
+        self.classes = np.unique(y)
+        eps = 1e-9 * float(np.var(X, axis=0).max())
+        self.mean = np.stack([X[y == c].mean(axis=0) for c in self.classes])
+        self.var = np.stack([X[y == c].var(axis=0) for c in self.classes]) + eps
+        self.log_prior = np.log(np.array([np.mean(y == c) for c in self.classes]))
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        ll = -0.5 * (np.log(2.0 * np.pi * self.var).sum(axis=1)[None, :]
+                     + (((X[:, None, :] - self.mean[None]) ** 2) / self.var[None]).sum(axis=2))
+        return self.classes[np.argmax(ll + self.log_prior[None, :], axis=1)]
+
+
+def _ledoit_wolf(Z: np.ndarray) -> np.ndarray:
+    """Ledoit-Wolf shrunk covariance of centred ``Z`` (as scikit-learn's ``ledoit_wolf``)."""
+    n, d = Z.shape
+    emp = Z.T @ Z / n
+    mu = np.trace(emp) / d
+    z2 = Z**2
+    beta = float((z2.T @ z2).sum() / n - (emp**2).sum()) / n
+    delta = float(((emp - mu * np.eye(d)) ** 2).sum())
+    shrink = 0.0 if delta == 0 else min(beta, delta) / delta
+    out = (1.0 - shrink) * emp
+    out.flat[:: d + 1] += shrink * mu
+    return out
+
+
+class LinearDiscriminant:
+    """Linear discriminant analysis as scikit-learn's ``solver="lsqr", shrinkage="auto"``:
+    the priors-weighted within-class covariance, each class's estimated by Ledoit-Wolf on
+    standardized columns, and least-squares discriminant coefficients."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearDiscriminant:
+        X = np.asarray(X, dtype=np.float64)
+        self.classes = np.unique(y)
+        priors = np.array([np.mean(y == c) for c in self.classes])
+        means = np.stack([X[y == c].mean(axis=0) for c in self.classes])
+        cov = np.zeros((X.shape[1], X.shape[1]))
+        for p, c, m in zip(priors, self.classes, means):
+            Xc = X[y == c] - m
+            scale = Xc.std(axis=0)
+            scale[scale == 0] = 1.0
+            s = _ledoit_wolf(Xc / scale)
+            cov += p * (scale[:, None] * s * scale[None, :])
+        coef = np.linalg.lstsq(cov, means.T, rcond=None)[0].T
+        self.coef = coef
+        self.intercept = -0.5 * np.sum(means * coef, axis=1) + np.log(priors)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        scores = np.asarray(X, dtype=np.float64) @ self.coef.T + self.intercept
+        return self.classes[np.argmax(scores, axis=1)]
