@@ -88,20 +88,6 @@ class _OneNearestNeighbour:
         return self.y[np.argmin(d2, axis=1)]
 
 
-def _oof_nearest(X: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Out-of-fold 1-nearest-neighbour predictions from one distance matrix (the same
-    predictions as :class:`_OneNearestNeighbour` fitted fold by fold)."""
-    X = np.asarray(X, dtype=np.float64)
-    sq = (X**2).sum(axis=1)
-    d2 = sq[None, :] - 2.0 * (X @ X.T)  # + |x_i|^2, the same along each row
-    pred = np.empty_like(y)
-    for f in np.unique(fold):
-        test = fold == f
-        train = np.flatnonzero(~test)
-        pred[test] = y[train[np.argmin(d2[np.ix_(test, train)], axis=1)]]
-    return pred
-
-
 def _kappa(y: np.ndarray, pred: np.ndarray) -> float:
     po = float(np.mean(y == pred))
     classes = np.union1d(y, pred)
@@ -131,7 +117,7 @@ def compute(p: Prepared) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, (make, data) in makers.items():
         try:
-            pred = _oof_nearest(data, y, fold) if key == "1nn" else oof_predict(make, data, y, fold)
+            pred = oof_predict(make, data, y, fold)
         except Exception:  # noqa: BLE001 - a learner that cannot fit leaves its feature undefined
             out[f"landmark.{key}.accuracy"] = nan
             out[f"landmark.{key}.kappa"] = nan

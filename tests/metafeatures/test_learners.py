@@ -32,12 +32,3 @@ def test_numpy_learners_agree_with_scikit_learn():
     for name in ("stump", "nb", "lda", "1nn"):
         assert min(agree[name]) == 1.0, (name, agree[name])
     assert np.mean(agree["tree3"]) > 0.99, agree["tree3"]
-
-
-def test_out_of_fold_nearest_neighbour_matches_the_fold_by_fold_one():
-    rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(600, 5)), rng.integers(0, 3, 600)
-    fold = landmarking.stratified_folds(y, 5)
-    fast = landmarking._oof_nearest(X, y, fold)
-    slow = landmarking.oof_predict(landmarking._OneNearestNeighbour, X, y, fold)
-    assert (fast == slow).all()
