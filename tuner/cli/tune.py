@@ -376,13 +376,18 @@ def _plot(study: Any, tpe_curve: list[float] | None, defaults: float | None, met
     finite = finite[np.isfinite(finite)]
     if len(finite):
         ref = [defaults] if defaults is not None else []
+        if tpe_curve:  # the comparison's end stays on the axis
+            ref += [float(v) for v in tpe_curve[-1:] if np.isfinite(v)]
         lo = min([float(np.quantile(finite, 0.2)), *ref])
         hi = max([float(finite.max()), *ref])
         pad = 0.05 * (hi - lo + 1e-9)
         ax.set_ylim(lo - pad, hi + pad)
         below = int((finite < lo - pad).sum())
-        if below:  # poor trials off the axis are counted, not silently cut
-            ax.annotate(f"{below} trial{'s' if below > 1 else ''} below the axis", xy=(0.01, 0.01),
+        tpe_below = sum(1 for v in (tpe_curve or []) if v < lo - pad)
+        if below or tpe_below:  # what lies off the axis is counted, not silently cut
+            parts = [f"{below} trial{'s' if below != 1 else ''}"] + (
+                [f"TPE's best of its first {tpe_below}"] if tpe_below else [])
+            ax.annotate(" and ".join(parts) + " below the axis", xy=(0.01, 0.01),
                         xycoords="axes fraction", fontsize=8, color="tab:gray")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trial")
