@@ -68,7 +68,6 @@ _ATTR_SPACE = "learn2tune:resolved_space"
 ATTR_PROPOSED_BY = "learn2tune:proposed_by"
 #: study user attribute: how far the dataset is from the known tasks (``KnowledgeBase.novelty``)
 ATTR_NOVELTY = "learn2tune:novelty"
-_ATTR_PROPOSER = ATTR_PROPOSED_BY
 _DEFAULT_WARM_START = 10
 #: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
 METAFEATURE_SECONDS = 5.0
@@ -345,7 +344,7 @@ class MetaSampler(BaseSampler):
             config = self._warm_config(study, trial, space)
             key = canonical(space, param_name)
             if config is not None and key in config:
-                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
+                study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "warm_start")
                 return into(param_distribution, config[key])
         return self._base.sample_independent(study, trial, param_name, param_distribution)
 
@@ -362,7 +361,7 @@ class MetaSampler(BaseSampler):
             return out
         config = self._warm_config(study, trial, space)
         if config is not None:
-            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "warm_start")
+            study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "warm_start")
             keys = {n: canonical(space, n) for n in known}
             out.update({n: into(d, config[keys[n]]) for n, d in known.items() if keys[n] in config})
             return out
@@ -406,7 +405,7 @@ class MetaSampler(BaseSampler):
             coin = self._rng.rand()
             units = candidate_units(self._rng, self._n_candidates, search_space, names, configs, scores)
         if coin > surrogate.prior_weight:
-            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "base_sampler")
+            study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
         values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j], exact=False)
                   for j, n in enumerate(names)}
@@ -431,5 +430,5 @@ class MetaSampler(BaseSampler):
             choice = {n: plain_value(search_space[n], values[n][i]) for n in names}
             if tuple(choice[n] for n in names) not in taken:
                 break
-        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_PROPOSER, "surrogate")
+        study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "surrogate")
         return choice

@@ -38,7 +38,7 @@ from .protocol import PRIMARY_METRIC
 from .scaling import QuantileScaler
 from .scores import copula, order_keeping_affine, task_score_matrix
 from .similarity import learn_metric_weights, weighted_l1
-from .surrogate import Configs, Surrogate, encode_configs
+from .surrogate import Configs, Surrogate, encode, encode_configs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .maml import MAMLConfig, MAMLEnsemble
@@ -245,13 +245,7 @@ class KnowledgeBase:
         return spaces_mod.get_search_space(self.space_name)
 
     def _encode(self, configs: Configs) -> np.ndarray:
-        if isinstance(configs, np.ndarray):
-            return configs
-        if isinstance(configs, Mapping):
-            from .surrogate import encode_columns
-
-            return encode_columns(self.space, configs)
-        return encode_configs(self.space, configs)
+        return encode(self.space, configs)
 
     def neutral_metafeatures(self) -> dict[str, float]:
         """Meta-features of a typical known task (the median of every scaled feature,

@@ -91,9 +91,9 @@ def studies_metadataset(studies: Sequence[Any]) -> tuple[MetaDataset, SearchSpac
                **{f"{MF_PREFIX}{k}": float(v) for k, v in mf.items()}}
         task_rows.append(row)
         for t in trials:
+            # merged distributions hold every value a study used; an absent (conditional)
+            # parameter reads as the space's default
             config = {p: t.params.get(p, defaults[p]) for p in space.params}
-            config = {p: (v if v in space.distributions[p].choices else defaults[p])
-                      if hasattr(space.distributions[p], "choices") else v for p, v in config.items()}
             rec = {"task_id": task_id, "space": space.name, "space_signature": space.signature,
                    "config_id": int(t.number), "config": json.dumps(config, sort_keys=True, default=str),
                    "objective": sign * float(t.value), "fit_seconds": float("nan"),

@@ -63,6 +63,15 @@ def encode_columns(space: SearchSpace, columns: Mapping[str, Sequence[Any] | np.
     return np.hstack(cols) if cols else np.zeros((n, 0))
 
 
+def encode(space: SearchSpace, configs: Configs) -> np.ndarray:
+    """Configurations in any of the accepted forms (see :class:`Surrogate`) as encoded rows."""
+    if isinstance(configs, np.ndarray):
+        return configs
+    if isinstance(configs, Mapping):
+        return encode_columns(space, configs)
+    return encode_configs(space, configs)
+
+
 def encoded_width(space: SearchSpace) -> int:
     """Number of columns of :func:`encode_configs` for ``space``."""
     return sum(
@@ -96,11 +105,7 @@ class Surrogate:
 
     def encode(self, configs: Configs) -> np.ndarray:
         """Rows of numbers the members read (see the class docstring for ``configs``)."""
-        if isinstance(configs, np.ndarray):
-            return configs
-        if isinstance(configs, Mapping):
-            return encode_columns(self.kb.space, configs)
-        return encode_configs(self.kb.space, configs)
+        return encode(self.kb.space, configs)
 
     def _xgb_members(self, raw: np.ndarray) -> np.ndarray:
         return np.stack([a * r + b for (a, b), r in zip(self.xgb_affine, raw)])
