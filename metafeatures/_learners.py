@@ -10,38 +10,52 @@ from __future__ import annotations
 
 import numpy as np
 
+#: elements of one (columns x rows x classes) block of the vectorized split search
+_BLOCK = 2_000_000
 
-def _best_split(X: np.ndarray, Y: np.ndarray) -> tuple[int, float] | None:
-    """(column, threshold) of the split with the least weighted Gini impurity, or None.
-    ``Y`` is the rows' one-hot classes. Thresholds are midpoints between distinct values;
-    rows with ``x <= threshold`` go left."""
-    n = X.shape[0]
-    if n < 2:
+
+def _best_split(X: np.ndarray, Y: np.ndarray, order: np.ndarray, inside: np.ndarray) -> tuple[int, float] | None:
+    """(column, threshold) of the split with the least weighted Gini impurity among the
+    rows where ``inside`` is true, or None. ``Y`` is the rows' one-hot classes, ``order``
+    each column's row order by value (computed once per fit). Thresholds are midpoints
+    between distinct values; rows with ``x <= threshold`` go left. Every column is searched
+    at once; ties go to the first column, then to the smallest threshold."""
+    m = int(inside.sum())
+    if m < 2:
         return None
-    total = Y.sum(axis=0)
-    nl = np.arange(1, n, dtype=np.float64)
-    nr = n - nl
-    parent = float((total**2).sum() / n)
+    d, k = X.shape[1], Y.shape[1]
+    # each column's rows of this node in value order (columns x m)
+    sorted_rows = order.T[inside[order].T].reshape(d, m)
+    total = Y[inside].sum(axis=0)
+    nl = np.arange(1, m, dtype=np.float64)
+    nr = m - nl
+    t2 = float((total**2).sum())
+    parent = t2 / m
     best, best_score = None, parent + 1e-12  # a split must lower the impurity
-    for j in range(X.shape[1]):
-        order = np.argsort(X[:, j], kind="stable")
-        xs = X[order, j]
-        valid = xs[1:] > xs[:-1]
-        if not valid.any():
-            continue
-        left = np.cumsum(Y[order], axis=0)[:-1]
-        right = total - left
-        score = (left**2).sum(axis=1) / nl + (right**2).sum(axis=1) / nr  # higher: purer
+    step = max(1, _BLOCK // max(1, m * k))
+    for lo in range(0, d, step):
+        rows = sorted_rows[lo : lo + step]
+        xs = np.take_along_axis(X.T[lo : lo + step], rows, axis=1)
+        valid = xs[:, 1:] > xs[:, :-1]
+        left = np.cumsum(Y[rows], axis=1)[:, :-1]
+        # sum of squared class counts left and right (right = total - left): higher is purer
+        l2 = np.einsum("dmk,dmk->dm", left, left)
+        score = l2 / nl + (t2 - 2.0 * (left @ total) + l2) / nr
         score = np.where(valid, score, -np.inf)
-        i = int(np.argmax(score))
-        if score[i] > best_score:
-            best, best_score = (j, float((xs[i] + xs[i + 1]) / 2.0)), float(score[i])
+        at = np.argmax(score, axis=1)
+        col_best = score[np.arange(len(at)), at]
+        c = int(np.argmax(col_best))
+        if col_best[c] > best_score:
+            i = int(at[c])
+            best = (lo + c, float((xs[c, i] + xs[c, i + 1]) / 2.0))
+            best_score = float(col_best[c])
     return best
 
 
 class DecisionTree:
     """A Gini decision tree of depth ``max_depth`` (leaves predict their majority class,
-    ties to the smallest class code)."""
+    ties to the smallest class code). :meth:`predict` can stop at a smaller depth: the
+    tree cut at depth 1 is the stump fitted on the same rows."""
 
     def __init__(self, max_depth: int = 1) -> None:
         self.max_depth = max_depth
@@ -49,33 +63,43 @@ class DecisionTree:
     def fit(self, X: np.ndarray, y: np.ndarray) -> DecisionTree:
         X = np.asarray(X, dtype=np.float64)
         self.k = int(y.max()) + 1
-        self.tree = self._grow(X, np.eye(self.k)[y], 0)
+        Y = np.eye(self.k)[y]
+        # any order of equal values will do: splits fall between distinct values only
+        order = np.argsort(X, axis=0)
+        self.tree = self._grow(X, Y, order, np.ones(X.shape[0], dtype=bool), 0)
         return self
 
-    def _grow(self, X: np.ndarray, Y: np.ndarray, depth: int) -> tuple:
-        counts = Y.sum(axis=0)
-        split = _best_split(X, Y) if depth < self.max_depth and np.count_nonzero(counts) > 1 else None
+    def _grow(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, inside: np.ndarray, depth: int) -> tuple:
+        counts = Y[inside].sum(axis=0)
+        majority = int(np.argmax(counts))
+        split = None
+        if depth < self.max_depth and np.count_nonzero(counts) > 1:
+            split = _best_split(X, Y, order, inside)
         if split is None:
-            return ("leaf", int(np.argmax(counts)))
+            return ("leaf", majority)
         j, t = split
         go_left = X[:, j] <= t
-        return ("split", j, t, self._grow(X[go_left], Y[go_left], depth + 1),
-                self._grow(X[~go_left], Y[~go_left], depth + 1))
+        return ("split", j, t, self._grow(X, Y, order, inside & go_left, depth + 1),
+                self._grow(X, Y, order, inside & ~go_left, depth + 1), majority)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, depth: int | None = None) -> np.ndarray:
+        """Classes of the rows of ``X``, descending at most ``depth`` levels (default: all)."""
         X = np.asarray(X, dtype=np.float64)
         out = np.empty(X.shape[0], dtype=np.int64)
-        self._fill(self.tree, X, np.arange(X.shape[0]), out)
+        self._fill(self.tree, X, np.arange(X.shape[0]), out, self.max_depth if depth is None else depth)
         return out
 
-    def _fill(self, node: tuple, X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    def _fill(self, node: tuple, X: np.ndarray, rows: np.ndarray, out: np.ndarray, depth: int) -> None:
         if node[0] == "leaf":
             out[rows] = node[1]
             return
-        _, j, t, left, right = node
+        _, j, t, left, right, majority = node
+        if depth == 0:
+            out[rows] = majority
+            return
         go_left = X[rows, j] <= t
-        self._fill(left, X, rows[go_left], out)
-        self._fill(right, X, rows[~go_left], out)
+        self._fill(left, X, rows[go_left], out, depth - 1)
+        self._fill(right, X, rows[~go_left], out, depth - 1)
 
 
 class GaussianNaiveBayes:

@@ -54,22 +54,28 @@ def stratified_folds(y: np.ndarray, n_folds: int) -> np.ndarray:
 
 
 def oof_predict(
-    make: Callable[[], object], X: np.ndarray, y: np.ndarray, fold: np.ndarray
-) -> np.ndarray:
-    """Pooled out-of-fold predictions of the estimator ``make()``."""
-    pred = np.empty_like(y)
+    make: Callable[[], object], X: np.ndarray, y: np.ndarray, fold: np.ndarray,
+    depths: tuple[int | None, ...] = (None,),
+) -> list[np.ndarray]:
+    """Pooled out-of-fold predictions of the estimator ``make()``, one array per entry of
+    ``depths`` (``None``: ``predict(X)``; an int: ``predict(X, depth)``, for trees cut at
+    that depth, so that one fit per fold serves the stump and the depth-3 tree)."""
+    preds = [np.empty_like(y) for _ in depths]
     for f in np.unique(fold):
         test = fold == f
         present = np.unique(y[~test])
         if present.size < 2 and np.issubdtype(y.dtype, np.integer):
-            pred[test] = present[0] if present.size else y[test][0]  # nothing to learn
+            for pred in preds:
+                pred[test] = present[0] if present.size else y[test][0]  # nothing to learn
             continue
         est = make()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(X[~test], y[~test])  # type: ignore[attr-defined]
-            pred[test] = est.predict(X[test])  # type: ignore[attr-defined]
-    return pred
+            for pred, depth in zip(preds, depths):
+                args = () if depth is None else (depth,)
+                pred[test] = est.predict(X[test], *args)  # type: ignore[attr-defined]
+    return preds
 
 
 class _OneNearestNeighbour:
@@ -78,13 +84,17 @@ class _OneNearestNeighbour:
     Ties go to the earliest training row."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> _OneNearestNeighbour:
-        self.X, self.y = np.asarray(X, dtype=np.float64), np.asarray(y)
-        self.sq = (self.X**2).sum(axis=1)
+        X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y)
+        self.sq = (X**2).sum(axis=1)
+        self.minus_2x = -2.0 * X  # exact: the distances below are those of |a|^2 - 2 a.b
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        d2 = self.sq[None, :] - 2.0 * (X @ self.X.T)  # + |x|^2, the same for every row
+        # squared distances up to |x|^2 (the same for every training row), in place: the
+        # temporaries of the plain expression cost more than the product itself
+        d2 = np.asarray(X, dtype=np.float64) @ self.minus_2x.T
+        d2 += self.sq
         return self.y[np.argmin(d2, axis=1)]
 
 
@@ -106,22 +116,22 @@ def compute(p: Prepared) -> dict[str, float]:
     fold = stratified_folds(y, n_folds)
     rng = np.random.default_rng(p.random_state)
     col = int(rng.integers(X.shape[1]))
-    makers: dict[str, tuple[Callable[[], object], np.ndarray]] = {
-        "1nn": (_OneNearestNeighbour, X),
-        "stump": (lambda: DecisionTree(max_depth=1), X),
-        "random_node": (lambda: DecisionTree(max_depth=1), X[:, [col]]),
-        "naive_bayes": (GaussianNaiveBayes, X),
-        "lda": (LinearDiscriminant, X),
-        "tree3": (lambda: DecisionTree(max_depth=3), X),
-    }
+    # (learner, data, prediction depths): the stump is the depth-3 tree cut at depth 1
+    # (the same root split, the same majorities), so one fit per fold serves both
+    runs: list[tuple[tuple[str, ...], Callable[[], object], np.ndarray, tuple[int | None, ...]]] = [
+        (("1nn",), _OneNearestNeighbour, X, (None,)),
+        (("stump", "tree3"), lambda: DecisionTree(max_depth=3), X, (1, 3)),
+        (("random_node",), lambda: DecisionTree(max_depth=1), X[:, [col]], (None,)),
+        (("naive_bayes",), GaussianNaiveBayes, X, (None,)),
+        (("lda",), LinearDiscriminant, X, (None,)),
+    ]
     out: dict[str, float] = {}
-    for key, (make, data) in makers.items():
+    for keys, make, data, depths in runs:
         try:
-            pred = oof_predict(make, data, y, fold)
+            preds = oof_predict(make, data, y, fold, depths)
         except Exception:  # noqa: BLE001 - a learner that cannot fit leaves its feature undefined
-            out[f"landmark.{key}.accuracy"] = nan
-            out[f"landmark.{key}.kappa"] = nan
-            continue
-        out[f"landmark.{key}.accuracy"] = float(np.mean(pred == y))
-        out[f"landmark.{key}.kappa"] = _kappa(y, pred)
-    return out
+            preds = [None] * len(keys)
+        for key, pred in zip(keys, preds):
+            out[f"landmark.{key}.accuracy"] = nan if pred is None else float(np.mean(pred == y))
+            out[f"landmark.{key}.kappa"] = nan if pred is None else _kappa(y, pred)
+    return {f"landmark.{key}.{m}": out[f"landmark.{key}.{m}"] for key in LEARNERS for m in ("accuracy", "kappa")}

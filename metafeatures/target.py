@@ -95,7 +95,7 @@ def compute(p: Prepared) -> dict[str, float]:
         if sst <= 0:
             out[name] = nan
             continue
-        pred = oof_predict(make, X, yl.astype(np.float64), fold)
+        pred = oof_predict(make, X, yl.astype(np.float64), fold)[0]
         # R^2 below -1 carries no extra information and would dominate distances
         out[name] = float(max(1.0 - ((yl - pred) ** 2).sum() / sst, -1.0))
     return out
