@@ -233,8 +233,12 @@ class MetaSampler(BaseSampler):
                     self._novelty[space] = kb.novelty(self._metafeatures)
                     n = self._novelty[space]
                     logger.info("MetaSampler: nearest known task %s at distance %.3g (farther than "
-                                "%.0f%% of known tasks are from theirs)", n["nearest_task"],
-                                n["nearest_distance"], 100 * n["distance_quantile"])
+                                "%.0f%% of known tasks are from theirs, %.0f%% of held-out families "
+                                "from the nearest other family)%s", n["nearest_task"],
+                                n["nearest_distance"], 100 * n["distance_quantile"],
+                                100 * n.get("family_quantile", 0.0),
+                                ": far from everything known, the warm start begins with the most "
+                                "robust configurations" if n.get("safety_net") else "")
             return self._portfolios[space]
 
     def _resolve_space(self, study: Study, name: str | None = None, dist: BaseDistribution | None = None,

@@ -100,6 +100,7 @@ def save(kb: KnowledgeBase, path: str | Path) -> None:
         "embed_idx": kb.embed_idx.tolist(),
         "configs": kb.configs,
         "nn_distance_quantiles": kb.nn_distance_quantiles.tolist(),
+        "safety": kb.safety,
         "maml": {"in_dim": kb.maml.in_dim, "config": kb.maml.config_dict(), "seed": kb.maml.seed},
         "n_xgb": len(kb.xgb_models),
         # a space derived from studies travels with its knowledge
@@ -201,6 +202,7 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
     kb.embed_idx = np.asarray(meta["embed_idx"], dtype=int)
     kb.configs = meta["configs"]
     kb.nn_distance_quantiles = np.asarray(meta["nn_distance_quantiles"])
+    kb.safety = dict(meta.get("safety") or {})  # saved before the safety net: none
     kb.random_state = meta.get("random_state", 0)
     kb.info = meta.get("info", {})
     try:

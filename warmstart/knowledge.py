@@ -31,12 +31,13 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .cross_task import cross_task_raw, fit_cross_task
-from .guard import assess_transfer, nearest_distance_quantiles, novelty_of
+from .guard import nearest_distance_quantiles, novelty_of
 from .kb_io import KnowledgeBaseError, bundled_root
 from .portfolio import bandwidth_table, choose_bandwidth, greedy_portfolio, kernel_weights
 from .protocol import PRIMARY_METRIC
+from .safety import calibrate, defaults_index, family_quantile, safety_start
 from .scaling import QuantileScaler
-from .scores import copula, order_keeping_affine, task_score_matrix
+from .scores import task_score_matrix
 from .similarity import learn_metric_weights, weighted_l1
 from .surrogate import Configs, Surrogate, encode, encode_configs
 
@@ -77,6 +78,7 @@ class KnowledgeBase:
         self.embed_idx: np.ndarray = np.zeros(0, dtype=int)
         self.maml: MAMLEnsemble | None = None
         self.nn_distance_quantiles: np.ndarray = np.zeros(0)
+        self.safety: dict = {}  # the warm start's safety net (see warmstart.safety)
         self.info: dict = {}
         self.random_state: int = 0
         # warm_start's leave-one-out bandwidth table, keyed by the arrays it was computed from
@@ -171,6 +173,7 @@ class KnowledgeBase:
         kb._fit_xgb(space_obj, n_xgb)
         kb._fill_scores(space_obj)
         kb._nn_quantiles()
+        kb.calibrate_safety(tasks["family"].astype(str).tolist() if "family" in tasks else None)
         kb._fit_maml(space_obj, maml, use_metafeatures)
         kb.info = {
             "n_tasks": len(task_ok),
@@ -219,6 +222,25 @@ class KnowledgeBase:
 
     def _nn_quantiles(self) -> None:
         self.nn_distance_quantiles = nearest_distance_quantiles(self._distances(self.task_matrix))
+
+    def calibrate_safety(self, families: Sequence[str] | None = None) -> dict:
+        """(Re)calibrate the warm start's safety net on held-out families
+        (:mod:`warmstart.safety`). ``families``: each known task's family, or sources to
+        derive it from (default: the task ids, which are sources for built meta-data)."""
+        from .sources import family
+
+        groups = [family(str(f)) if ":" in str(f) else str(f) for f in (families or self.task_ids)]
+        truth = np.where(np.isfinite(self.scores), self.scores, self.filled)
+        self.safety = calibrate(self.filled, truth, self._distances(self.task_matrix), groups,
+                                self._bandwidth_table(), self._defaults_j())
+        return self.safety
+
+    def _defaults_j(self) -> int | None:
+        return defaults_index(self.configs, self.space.defaults()) if self.space_name in spaces_mod.SPACES else None
+
+    def _safety_on(self, d: np.ndarray) -> bool:
+        t = self.safety.get("threshold")
+        return t is not None and family_quantile(float(d.min()), self.safety["family_quantiles"]) >= t
 
     def _fit_maml(self, space_obj, maml_cfg, use_metafeatures: bool) -> None:
         from .maml import MAMLConfig, MAMLEnsemble
@@ -292,7 +314,10 @@ class KnowledgeBase:
         config that most reduces the similarity-weighted regret over the known tasks). The
         kernel's bandwidth is the distance to the ``k``-th nearest known task; ``k=None``
         chooses it for this query by local leave-one-out cross-validation over the known
-        tasks near it (:mod:`warmstart.portfolio`). ``metafeatures=None``: every known task
+        tasks near it (:mod:`warmstart.portfolio`) and applies the safety net: a dataset
+        farther from every known task than the threshold calibrated on held-out families
+        starts from the estimator's defaults and the configurations good everywhere
+        (:mod:`warmstart.safety`, :meth:`novelty`). ``metafeatures=None``: every known task
         counts alike."""
         if n < 1:
             return []
@@ -302,8 +327,9 @@ class KnowledgeBase:
             # no meta-features: a portfolio over every known task, weighted alike
             w = np.full(len(self.task_ids), 1.0 / len(self.task_ids))
         else:
-            v = self.task_vector(metafeatures)
-            d = self._distances(v[None, :])[0]
+            d = self.distances(metafeatures)
+            if k is None and self._safety_on(d):
+                return [dict(self.configs[j]) for j in safety_start(self.filled, n, self._defaults_j())]
             w = kernel_weights(d, int(self._choose_k(d) if k is None else k))
         return [dict(self.configs[j]) for j in greedy_portfolio(self.filled, w, n)]
 
@@ -314,8 +340,16 @@ class KnowledgeBase:
     def novelty(self, metafeatures: pd.Series | Mapping[str, float]) -> dict[str, Any]:
         """How far a dataset is from every known task: ``nearest_distance``,
         ``distance_quantile`` (1.0: farther than any known task is from its nearest
-        neighbour) and ``nearest_task`` (see :func:`warmstart.guard.novelty_of`)."""
-        return novelty_of(self, self.task_vector(metafeatures))
+        neighbour), ``nearest_task`` (see :func:`warmstart.guard.novelty_of`),
+        ``family_quantile`` (the same distance among held-out families' distances to the
+        nearest other family, :mod:`warmstart.safety`) and ``safety_net`` (whether
+        :meth:`warm_start` starts from the most robust configurations for it)."""
+        v = self.task_vector(metafeatures)
+        out = novelty_of(self, v)
+        d = self._distances(v[None, :])[0]
+        out["family_quantile"] = family_quantile(float(d.min()), self.safety.get("family_quantiles", []))
+        out["safety_net"] = self._safety_on(d)
+        return out
 
     def bandwidth(self, metafeatures: pd.Series | Mapping[str, float]) -> int:
         """The ``k`` :meth:`warm_start` chooses for this dataset (``k=None``)."""
@@ -364,35 +398,9 @@ class KnowledgeBase:
 
         ``steps``: inner gradient steps (default: the meta-trained number; ``0`` keeps the
         meta-trained network, only rescaled to the observations, an ablation)."""
-        if self.maml is None:
-            raise KnowledgeBaseError("knowledge base has no MAML surrogate")
-        y = np.asarray(observed_scores, dtype=np.float64)
-        if len(observed_configs) != len(y):
-            raise ValueError(
-                f"observed_configs has {len(observed_configs)} entries but observed_scores "
-                f"has {len(y)}; pass one score per config."
-            )
-        finite = np.isfinite(y)
-        configs = [c for c, f in zip(observed_configs, finite) if f]
-        y = y[finite]
-        v = self.task_vector(metafeatures)
-        x = self.maml_inputs(configs, v) if configs else np.zeros((0, self.maml.in_dim))
-        if steps is not None and (not isinstance(steps, int) or steps < 0):
-            raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
-        adapted = self.maml.adapt(x, y, steps=steps)
-        diag = assess_transfer(self, v, x, y)
-        affine = []
-        observed_raw = None
-        if self.xgb_models:
-            enc = encode_configs(self.space, configs) if configs else np.zeros((0, 0))
-            if len(y) >= 2 and np.ptp(y) > 0:
-                observed_raw = self.cross_task_members(v, enc)
-                # as for the MAML members: never invert the learned order
-                a, b = order_keeping_affine(observed_raw, copula(y))
-                affine = list(zip(a.tolist(), b.tolist()))
-            else:
-                affine = [(1.0, 0.0)] * len(self.xgb_models)
-        return Surrogate(self, adapted, v, diag, affine, observed=(x, observed_raw))
+        from .surrogate import adapt_surrogate
+
+        return adapt_surrogate(self, metafeatures, observed_configs, observed_scores, steps)
 
     @classmethod
     def from_studies(cls, studies: Any, *, pattern: str | None = None, maml: dict | None = None,

@@ -140,3 +140,43 @@ class Surrogate:
         # distrusted prior: widen the spread so acquisition explores
         std = std + (1.0 - self.prior_weight) + 0.05
         return mean, std
+
+
+def adapt_surrogate(kb: KnowledgeBase, metafeatures: Any, observed_configs: Sequence[Mapping[str, Any]],
+                observed_scores: Sequence[float], steps: int | None) -> Surrogate:
+    """:meth:`KnowledgeBase.adapt`: the MAML members adapted to a study's observed trials,
+    the cross-task XGBoost members mapped onto the observed scale (never inverted), and the
+    negative-transfer guard's verdict."""
+    from .guard import assess_transfer
+    from .kb_io import KnowledgeBaseError
+    from .scores import copula, order_keeping_affine
+
+    if kb.maml is None:
+        raise KnowledgeBaseError("knowledge base has no MAML surrogate")
+    y = np.asarray(observed_scores, dtype=np.float64)
+    if len(observed_configs) != len(y):
+        raise ValueError(
+            f"observed_configs has {len(observed_configs)} entries but observed_scores "
+            f"has {len(y)}; pass one score per config."
+        )
+    finite = np.isfinite(y)
+    configs = [c for c, f in zip(observed_configs, finite) if f]
+    y = y[finite]
+    v = kb.task_vector(metafeatures)
+    x = kb.maml_inputs(configs, v) if configs else np.zeros((0, kb.maml.in_dim))
+    if steps is not None and (not isinstance(steps, int) or steps < 0):
+        raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
+    adapted = kb.maml.adapt(x, y, steps=steps)
+    diag = assess_transfer(kb, v, x, y)
+    affine = []
+    observed_raw = None
+    if kb.xgb_models:
+        enc = encode_configs(kb.space, configs) if configs else np.zeros((0, 0))
+        if len(y) >= 2 and np.ptp(y) > 0:
+            observed_raw = kb.cross_task_members(v, enc)
+            # as for the MAML members: never invert the learned order
+            a, b = order_keeping_affine(observed_raw, copula(y))
+            affine = list(zip(a.tolist(), b.tolist()))
+        else:
+            affine = [(1.0, 0.0)] * len(kb.xgb_models)
+    return Surrogate(kb, adapted, v, diag, affine, observed=(x, observed_raw))
