@@ -380,4 +380,10 @@ def test_leave_tasks_out_evaluation_on_chosen_folds(family):
     # the optimum moves with the meta-features: meta-learned warm starts beat random ones
     assert res["regret@5_meta"].mean() < res["regret@5_random"].mean()
     assert np.isfinite(res[[c for c in res if c.startswith("spearman_")]].to_numpy()).all()
-    assert {"median", "mean"} <= set(summarize(res).columns)
+    summary = summarize(res)
+    assert {"median", "mean"} <= set(summary.columns)
+    # the safety net and the first configurations are reported
+    assert summary.loc["distinct first configurations (meta)", "median"] == res["first_config"].nunique() >= 1
+    assert summary.loc["tasks given the safety start", "median"] == res["safety_net"].sum()
+    unsafe = ~res["safety_net"]
+    assert (res.loc[unsafe, "regret@1_meta"] == res.loc[unsafe, "regret@1_kernel"]).all()

@@ -13,8 +13,10 @@ Reported per held-out task:
 
 * ``regret@1/5/10``: normalized regret of the best of the first 1, 5, 10 warm-start
   configurations, ``(y_max - best) / (y_max - y_median)`` clipped at 0, on T's own table,
-  for the meta-learned portfolio, for a portfolio that ignores meta-features (all tasks
-  weighted alike) and for random configurations (expected value);
+  for the meta-learned warm start (``meta``), the same similarity-weighted portfolio
+  without the safety net (``kernel``), a portfolio that ignores meta-features (all tasks
+  weighted alike), the estimator's defaults (t = 1) and random configurations (expected
+  value); with the first configuration of ``meta`` and whether the safety net chose it;
 * ``spearman_K{5,20}_<model>``: rank correlation on T's unseen configurations after
   observing K random ones, for the adapted MAML surrogate, the same network without
   adaptation, the same network trained from scratch on the K points, and the cross-task
@@ -82,8 +84,14 @@ def evaluate_knowledge(
             mf = mf_all.loc[tid]
             row: dict = {"task_id": tid, "n_evals": len(y), "kb_fit_seconds": fit_s}
             portfolio = kb.warm_start(mf, n=10)
+            kernel = kb.warm_start(mf, n=10, k=kb.bandwidth(mf))  # the portfolio without the safety net
             glob = kb.warm_start(None, n=10)
-            for name, configs in (("meta", portfolio), ("global", glob)):
+            nov = kb.novelty(mf)
+            row.update(first_config=json.dumps(portfolio[0], sort_keys=True), safety_net=bool(nov["safety_net"]),
+                       family_quantile=nov["family_quantile"])
+            dflt = table.get(json.dumps(kb.space.defaults(), sort_keys=True), np.nan)
+            row["regret@1_defaults"] = normalized_regret(dflt, y_max, y_ref) if np.isfinite(dflt) else np.nan
+            for name, configs in (("meta", portfolio), ("kernel", kernel), ("global", glob)):
                 vals = [table.get(json.dumps(c, sort_keys=True), np.nan) for c in configs]
                 for t in (1, 5, 10):
                     best = np.nanmax(vals[:t]) if np.isfinite(vals[:t]).any() else np.nan
@@ -125,7 +133,11 @@ def evaluate_knowledge(
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Median and mean over held-out tasks of every reported column."""
     cols = [c for c in results.columns if c.startswith(("regret@", "spearman_"))]
-    return pd.DataFrame({"median": results[cols].median(), "mean": results[cols].mean()})
+    out = pd.DataFrame({"median": results[cols].median(), "mean": results[cols].mean()})
+    if "first_config" in results:  # counts: in the median column
+        out.loc["distinct first configurations (meta)"] = [results["first_config"].nunique(), np.nan]
+        out.loc["tasks given the safety start"] = [int(results["safety_net"].sum()), np.nan]
+    return out
 
 
 def train_from_scratch(
