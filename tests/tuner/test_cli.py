@@ -75,6 +75,8 @@ def test_tune_reports_against_defaults_and_resumes(tmp_path, capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "defaults" in text and "learn2tune" in text
+    # how far the data is from the known tasks
+    assert "nearest known dataset:" in " ".join(text.split())
     params = json.loads((out / "best_params.json").read_text())
     assert set(params) == {"n_estimators", "learning_rate", "max_depth", "min_child_weight",
                            "subsample", "colsample_bytree", "reg_lambda", "reg_alpha"}

@@ -227,6 +227,15 @@ def run(args: argparse.Namespace) -> int:
     for name, mean, std, n, beat in rows:
         table.add_row(escape(name), f"{mean:.5f}", f"{std:.5f}", n, beat)
     console.print(table)
+    from ..sampler import ATTR_NOVELTY
+
+    nov = study.user_attrs.get(ATTR_NOVELTY)
+    if warm and isinstance(nov, dict) and nov.get("nearest_task"):
+        console.print(f"nearest known dataset: {escape(str(nov['nearest_task']))} (this dataset is farther from "
+                      f"it than {100 * float(nov.get('family_quantile', 0.0)):.0f}% of held-out families were "
+                      "from the nearest other family)"
+                      + ("; far from everything known, the warm start began with the estimator's defaults "
+                         "and the configurations good everywhere" if nov.get("safety_net") else ""))
     if tpe_curve is not None:
         k = min(10, len(curve), len(tpe_curve))
         console.print(f"after {k} trials: {escape(label)} {curve[k - 1]:.5f}, TPE {tpe_curve[k - 1]:.5f}; "
