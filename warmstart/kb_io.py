@@ -98,6 +98,7 @@ def save(kb: KnowledgeBase, path: str | Path) -> None:
         "feature_list_hash": _feature_list_hash(),
         "weights": kb.weights.tolist(),
         "embed_idx": kb.embed_idx.tolist(),
+        "maml_prior_input": kb.maml_prior_input,
         "configs": kb.configs,
         "nn_distance_quantiles": kb.nn_distance_quantiles.tolist(),
         "safety": kb.safety,
@@ -200,6 +201,7 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
     kb.feature_names = list(meta["feature_names"])
     kb.weights = np.asarray(meta["weights"], dtype=np.float64)
     kb.embed_idx = np.asarray(meta["embed_idx"], dtype=int)
+    kb.maml_prior_input = bool(meta.get("maml_prior_input", False))  # saved before it existed: no
     kb.configs = meta["configs"]
     kb.nn_distance_quantiles = np.asarray(meta["nn_distance_quantiles"])
     kb.safety = dict(meta.get("safety") or {})  # saved before the safety net: none

@@ -76,6 +76,7 @@ class KnowledgeBase:
         self.filled: np.ndarray = np.zeros((0, 0))  # scores with gaps filled by the XGB surrogate
         self.xgb_models: list[Any] = []
         self.embed_idx: np.ndarray = np.zeros(0, dtype=int)
+        self.maml_prior_input: bool = False  # the MAML network reads the cross-task prior
         self.maml: MAMLEnsemble | None = None
         self.nn_distance_quantiles: np.ndarray = np.zeros(0)
         self.safety: dict = {}  # the warm start's safety net (see warmstart.safety)
@@ -97,6 +98,7 @@ class KnowledgeBase:
         use_metafeatures: bool = True,
         n_xgb: int = 3,
         exclude_fingerprints: Sequence[str] = (),
+        prior_input: bool = True,
     ) -> KnowledgeBase:
         """Learn from ``metadataset``'s evaluations of ``space``.
 
@@ -118,6 +120,9 @@ class KnowledgeBase:
             Members of the cross-task XGBoost ensemble.
         exclude_fingerprints : list of str
             Tasks whose fingerprint is listed are left out (leave-one-task-out evaluation).
+        prior_input : bool
+            The MAML network also reads the cross-task surrogate's prediction (out of fold
+            while meta-training; see :mod:`warmstart.maml_data`).
         """
         t0 = time.perf_counter()
         space_obj = spaces_mod.get_search_space(space)
@@ -173,8 +178,8 @@ class KnowledgeBase:
         kb._fit_xgb(space_obj, n_xgb)
         kb._fill_scores(space_obj)
         kb._nn_quantiles()
-        kb.calibrate_safety(tasks["family"].astype(str).tolist() if "family" in tasks else None)
-        kb._fit_maml(space_obj, maml, use_metafeatures)
+        families = kb.calibrate_safety(tasks["family"].astype(str).tolist() if "family" in tasks else None)["groups"]
+        kb._fit_maml(space_obj, maml, use_metafeatures, families, prior_input)
         kb.info = {
             "n_tasks": len(task_ok),
             "n_configs": len(kb.configs),
@@ -242,22 +247,19 @@ class KnowledgeBase:
         t = self.safety.get("threshold")
         return t is not None and family_quantile(float(d.min()), self.safety["family_quantiles"]) >= t
 
-    def _fit_maml(self, space_obj, maml_cfg, use_metafeatures: bool) -> None:
+    def _fit_maml(self, space_obj, maml_cfg, use_metafeatures: bool, groups: list[str], prior_input: bool) -> None:
+        from dataclasses import replace
+
         from .maml import MAMLConfig, MAMLEnsemble
+        from .maml_data import training_tasks
 
         cfg = maml_cfg if isinstance(maml_cfg, MAMLConfig) else MAMLConfig(**(maml_cfg or {}))
         n_embed = min(8, len(self.feature_names)) if use_metafeatures else 0
         self.embed_idx = np.argsort(-self.weights)[:n_embed].astype(int)
+        self.maml_prior_input = bool(prior_input and self.xgb_models)
         enc = encode_configs(space_obj, self.configs)
-        tasks = []
-        for i in range(len(self.task_ids)):
-            ok = np.isfinite(self.scores[i])
-            emb = np.repeat(self.task_matrix[i, self.embed_idx][None, :], ok.sum(), axis=0)
-            tasks.append((np.hstack([enc[ok], emb]), self.scores[i, ok]))
-        from dataclasses import replace
-
-        cfg = replace(cfg, embed_dim=n_embed)
-        self.maml = MAMLEnsemble(enc.shape[1] + n_embed, cfg, seed=self.random_state)
+        tasks = training_tasks(self, enc, groups)
+        self.maml = MAMLEnsemble(tasks[0][0].shape[1], replace(cfg, embed_dim=n_embed), seed=self.random_state)
         self.maml.meta_train(tasks)
 
     # ------------------------------------------------------------------ queries
@@ -296,16 +298,10 @@ class KnowledgeBase:
 
     def similar_tasks(self, metafeatures: pd.Series | Mapping[str, float], k: int = 5) -> pd.DataFrame:
         """The ``k`` known tasks nearest to a dataset with these meta-features."""
-        v = self.task_vector(metafeatures)
-        d = self._distances(v[None, :])[0]
+        d = self.distances(metafeatures)
         order = np.argsort(d, kind="stable")[:k]
-        return pd.DataFrame(
-            {
-                "task_id": [self.task_ids[i] for i in order],
-                "name": [self.task_names[i] for i in order],
-                "distance": d[order],
-            }
-        )
+        return pd.DataFrame({"task_id": [self.task_ids[i] for i in order],
+                             "name": [self.task_names[i] for i in order], "distance": d[order]})
 
     def warm_start(
         self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int | None = None
@@ -380,10 +376,11 @@ class KnowledgeBase:
         return merge_history(self, history)
 
     def maml_inputs(self, configs: Configs, task_vector: np.ndarray) -> np.ndarray:
-        """Inputs of the MAML network: encoded configurations plus the task embedding."""
-        enc = self._encode(configs)
-        emb = np.repeat(task_vector[self.embed_idx][None, :], len(enc), axis=0)
-        return np.hstack([enc, emb])
+        """Inputs of the MAML network: encoded configurations, the cross-task prior (when
+        ``maml_prior_input``) and the task embedding (:mod:`warmstart.maml_data`)."""
+        from .maml_data import inputs
+
+        return inputs(self, self._encode(configs), task_vector)
 
     def adapt(
         self,

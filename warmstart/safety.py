@@ -85,12 +85,13 @@ def calibrate(filled: np.ndarray, truth: np.ndarray, D: np.ndarray, groups: Sequ
     ``bandwidth``: the warm start's bandwidth table (:func:`warmstart.portfolio.bandwidth_table`);
     ``default_j``: the defaults' column, or None.
 
-    Returns ``{"family_quantiles", "threshold", "tasks_above", "gain"}``: the reference
-    distances, the chosen threshold (None: never), how many held-out tasks lay above it and
-    the mean regret it saved on them."""
+    Returns ``{"family_quantiles", "threshold", "tasks_above", "gain", "groups"}``: the
+    reference distances, the chosen threshold (None: never), how many held-out tasks lay
+    above it, the mean regret it saved on them and the families it held out."""
     g = np.asarray(list(groups), dtype=object)
     n = len(g)
-    none: dict[str, Any] = {"family_quantiles": [], "threshold": None, "tasks_above": 0, "gain": 0.0}
+    none: dict[str, Any] = {"family_quantiles": [], "threshold": None, "tasks_above": 0, "gain": 0.0,
+                            "groups": g.tolist()}
     if n < 3 or len(set(g.tolist())) < 2:
         return none
     other = g[:, None] != g[None, :]
@@ -113,4 +114,4 @@ def calibrate(filled: np.ndarray, truth: np.ndarray, D: np.ndarray, groups: Sequ
         if gain > best_gain + 1e-12:
             best_t, best_gain, best_above = t, gain, int(above.sum())
     return {"family_quantiles": quantiles.tolist(), "threshold": best_t, "tasks_above": best_above,
-            "gain": best_gain}
+            "gain": best_gain, "groups": g.tolist()}

@@ -128,7 +128,7 @@ class Surrogate:
         members = [self.adapted.predict_members(x)]
         if self.kb.xgb_models and self.xgb_affine:
             if raw is None:
-                enc = x[:, : x.shape[1] - len(self.kb.embed_idx)]
+                enc = x[:, : encoded_width(self.kb.space)]
                 raw = self.kb.cross_task_members(self.task_vector, enc)
             members.append(self._xgb_members(raw))
         return np.vstack(members).mean(axis=0)
