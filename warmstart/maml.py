@@ -11,12 +11,14 @@ observations there are) over episodes drawn from the meta-dataset's tasks:
 * inner loop: ``inner_steps`` steps of gradient descent on the support loss (MSE on the
   support copula; ``1 - Pearson`` with ``inner_loss="pearson"``), written with
   ``torch.func.functional_call`` and ``torch.func.grad`` so the parameters are a dict that
-  is adapted without mutating the module. By default (``adapt="context"``, CAVIA,
-  Zintgraf et al. 2019) the inner loop changes only a small learned *task context* vector
-  fed to the first layer, not the weights: a few numbers fitted from a few observations.
-  On the bundled meta-data, adapting every weight (``adapt="all"``) ranked held-out tasks'
-  configurations worse than not adapting at all, while context adaptation ranks them
-  better (``BENCHMARKS.md``);
+  is adapted without mutating the module. By default (``adapt="all"``) the inner loop
+  changes every weight; ``adapt="context"`` (CAVIA, Zintgraf et al. 2019) changes only a
+  small learned *task context* vector fed to the first layer. When the network reads only
+  configurations and meta-features, adapting every weight ranked held-out tasks worse than
+  not adapting; since it also reads the cross-task surrogate's prediction
+  (:mod:`warmstart.maml_data`), adapting every weight ranks held-out *families* better
+  than the context, than not adapting and than the cross-task surrogate alone
+  (``BENCHMARKS.md``, 2026-12-02);
 * outer loss on a query set of other evaluations of the same task: ``1 - Pearson
   correlation`` between adapted predictions and the task-level copula of the query scores
   (scale-free: the support fixes the scale), differentiated through the inner loop
@@ -83,9 +85,9 @@ class MAMLConfig:
     #: size of a learned task context vector fed to the first layer (CAVIA, Zintgraf et
     #: al. 2019); 0 = none
     context_dim: int = 8
-    #: what the inner loop adapts: the ``"context"`` vector only (CAVIA: few numbers to fit
-    #: from few observations) or ``"all"`` parameters (MAML)
-    adapt: str = "context"
+    #: what the inner loop adapts: ``"all"`` parameters (MAML) or the ``"context"`` vector
+    #: only (CAVIA: few numbers to fit from few observations)
+    adapt: str = "all"
 
     def __post_init__(self) -> None:
         if self.adapt not in ("context", "all"):

@@ -275,14 +275,14 @@ def test_maml_config_is_validated():
     with pytest.raises(ValueError, match="adapt must be"):
         MAMLConfig(adapt="weights")
     with pytest.raises(ValueError, match="context_dim >= 1"):
-        MAMLConfig(context_dim=0)
+        MAMLConfig(context_dim=0, adapt="context")
     with pytest.raises(ValueError, match="inner_loss"):
         MAMLConfig(inner_loss="mae")
     MAMLConfig(context_dim=0, adapt="all")  # plain MAML, no context
 
 
 def test_context_adaptation_changes_only_the_context():
-    ens = MAMLEnsemble(5, MAMLConfig(members=2, context_dim=3), seed=0)
+    ens = MAMLEnsemble(5, MAMLConfig(members=2, context_dim=3, adapt="context"), seed=0)
     rng = np.random.default_rng(0)
     x, y = rng.random((12, 5)), rng.random(12)
     m = ens.members[0]
