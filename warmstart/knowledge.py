@@ -229,15 +229,19 @@ class KnowledgeBase:
         self.nn_distance_quantiles = nearest_distance_quantiles(self._distances(self.task_matrix))
 
     def calibrate_safety(self, families: Sequence[str] | None = None) -> dict:
-        """(Re)calibrate the warm start's safety net on held-out families
-        (:mod:`warmstart.safety`). ``families``: each known task's family, or sources to
-        derive it from (default: the task ids, which are sources for built meta-data)."""
+        """(Re)calibrate the warm start's safety net on held-out families (:mod:`warmstart.safety`);
+        ``families``: each known task's family or source (default: the task ids)."""
         from .sources import family
 
         groups = [family(str(f)) if ":" in str(f) else str(f) for f in (families or self.task_ids)]
+        if len(groups) != len(self.task_ids):
+            raise ValueError(f"families has {len(groups)} entries for {len(self.task_ids)} known tasks; "
+                             "pass one family per task (task_ids order) or None")
         truth = np.where(np.isfinite(self.scores), self.scores, self.filled)
-        self.safety = calibrate(self.filled, truth, self._distances(self.task_matrix), groups,
-                                self._bandwidth_table(), self._defaults_j())
+        # studies' spaces (no defaults; a grid of every trial) get no safety net
+        self.safety = (calibrate(self.filled, truth, self._distances(self.task_matrix), groups,
+                                 self._bandwidth_table(), self._defaults_j())
+                       if self.space_name in spaces_mod.SPACES else {"threshold": None, "groups": groups})
         return self.safety
 
     def _defaults_j(self) -> int | None:
@@ -245,7 +249,7 @@ class KnowledgeBase:
 
     def _safety_on(self, d: np.ndarray) -> bool:
         t = self.safety.get("threshold")
-        return t is not None and family_quantile(float(d.min()), self.safety["family_quantiles"]) >= t
+        return t is not None and family_quantile(float(d.min()), self.safety.get("family_quantiles", [])) >= t
 
     def _fit_maml(self, space_obj, maml_cfg, use_metafeatures: bool, groups: list[str], prior_input: bool) -> None:
         from dataclasses import replace
@@ -299,7 +303,7 @@ class KnowledgeBase:
     def similar_tasks(self, metafeatures: pd.Series | Mapping[str, float], k: int = 5) -> pd.DataFrame:
         """The ``k`` known tasks nearest to a dataset with these meta-features."""
         d = self.distances(metafeatures)
-        order = np.argsort(d, kind="stable")[:k]
+        order = np.argsort(d, kind="stable")[:k]  # ties: the first known
         return pd.DataFrame({"task_id": [self.task_ids[i] for i in order],
                              "name": [self.task_names[i] for i in order], "distance": d[order]})
 

@@ -31,20 +31,22 @@ PRIOR_FOLDS = 5
 
 def out_of_fold_prior(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray, groups: list[str],
                       random_state: int) -> np.ndarray:
-    """(tasks, configs) cross-task predictions, each task's from one XGBoost regressor
-    fitted on the folds of families it is not in."""
+    """(tasks, configs) cross-task predictions where ``scores`` is finite (NaN elsewhere:
+    meta-training reads only evaluated configurations), each task's from one XGBoost
+    regressor fitted on the folds of families it is not in."""
     uniq = sorted(set(groups))
     rng = np.random.default_rng(random_state)
     fold_of = {g: i % PRIOR_FOLDS for i, g in enumerate(rng.permutation(uniq))}
     fold = np.array([fold_of[g] for g in groups])
-    out = np.zeros(scores.shape)
+    finite = np.isfinite(scores)
+    out = np.where(finite, 0.0, np.nan)
     for f in np.unique(fold):
         held, train = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
         if len(train) < 3:  # too few families: the prior of every task is 0 (no information)
             continue
         model = fit_cross_task(task_matrix[train], scores[train], enc, 1, random_state + int(f))
-        rows = np.repeat(task_matrix[held], len(enc), axis=0)
-        out[held] = cross_task_raw(model, rows, np.tile(enc, (len(held), 1)))[0].reshape(len(held), len(enc))
+        ti, ci = np.nonzero(finite[held])
+        out[held[ti], ci] = cross_task_raw(model, task_matrix[held[ti]], enc[ci])[0]
     return out
 
 
