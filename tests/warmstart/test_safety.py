@@ -113,3 +113,5 @@ def test_recalibration_from_task_ids_or_given_families(small_kb, families):
     fams = [f"fam{i % 4}" for i in range(len(kb.task_ids))] if families else None
     out = kb.calibrate_safety(fams)
     assert out is kb.safety and len(out["family_quantiles"]) == 21
+    with pytest.raises(ValueError, match="one family per task"):
+        kb.calibrate_safety(["a", "b"])

@@ -62,6 +62,9 @@ def test_the_space_is_derived_from_the_studies_and_the_warm_start_is_good(kb):
                                          "booster": str(rng.choice(["gbtree", "dart", "linear"])),
                                          "drop": float(rng.uniform(0, 0.5))})) for _ in range(200)]
     assert max(values) > np.quantile(random, 0.95)  # better than 95% of random configurations
+    # no estimator defaults and a grid of every trial: no safety net; the MAML network reads
+    # the cross-task prior
+    assert kb.safety["threshold"] is None and kb.maml_prior_input
 
 
 def test_a_knowledge_base_of_studies_saves_and_loads(kb, tmp_path):
