@@ -14,19 +14,18 @@ import numpy as np
 _BLOCK = 2_000_000
 
 
-def _best_split(X: np.ndarray, Y: np.ndarray, order: np.ndarray, inside: np.ndarray) -> tuple[int, float] | None:
-    """(column, threshold) of the split with the least weighted Gini impurity among the
-    rows where ``inside`` is true, or None. ``Y`` is the rows' one-hot classes, ``order``
-    each column's row order by value (computed once per fit). Thresholds are midpoints
-    between distinct values; rows with ``x <= threshold`` go left. Every column is searched
-    at once; ties go to the first column, then to the smallest threshold."""
-    m = int(inside.sum())
+def _best_split(XT: np.ndarray, Y: np.ndarray, sorted_rows: np.ndarray) -> tuple[int, float] | None:
+    """(column, threshold) of the split with the least weighted Gini impurity among a
+    node's rows, or None. ``XT`` is the data transposed (columns x rows), ``Y`` the rows'
+    one-hot classes, ``sorted_rows`` each column's rows of the node in value order
+    (columns x m). Thresholds are midpoints between distinct values; rows with
+    ``x <= threshold`` go left. Every column is searched at once; ties go to the first
+    column, then to the smallest threshold."""
+    d, m = sorted_rows.shape
     if m < 2:
         return None
-    d, k = X.shape[1], Y.shape[1]
-    # each column's rows of this node in value order (columns x m)
-    sorted_rows = order.T[inside[order].T].reshape(d, m)
-    total = Y[inside].sum(axis=0)
+    k = Y.shape[1]
+    total = Y[sorted_rows[0]].sum(axis=0)
     nl = np.arange(1, m, dtype=np.float64)
     nr = m - nl
     t2 = float((total**2).sum())
@@ -35,7 +34,7 @@ def _best_split(X: np.ndarray, Y: np.ndarray, order: np.ndarray, inside: np.ndar
     step = max(1, _BLOCK // max(1, m * k))
     for lo in range(0, d, step):
         rows = sorted_rows[lo : lo + step]
-        xs = np.take_along_axis(X.T[lo : lo + step], rows, axis=1)
+        xs = np.take_along_axis(XT[lo : lo + step], rows, axis=1)
         valid = xs[:, 1:] > xs[:, :-1]
         left = np.cumsum(Y[rows], axis=1)[:, :-1]
         # sum of squared class counts left and right (right = total - left): higher is purer
@@ -61,26 +60,32 @@ class DecisionTree:
         self.max_depth = max_depth
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> DecisionTree:
-        X = np.asarray(X, dtype=np.float64)
+        XT = np.ascontiguousarray(np.asarray(X, dtype=np.float64).T)
         self.k = int(y.max()) + 1
-        Y = np.eye(self.k)[y]
-        # any order of equal values will do: splits fall between distinct values only
-        order = np.argsort(X, axis=0)
-        self.tree = self._grow(X, Y, order, np.ones(X.shape[0], dtype=bool), 0)
+        # float32 class counts are exact (landmark samples are far below 2**24 rows) and
+        # halve the memory the split search streams; scores are computed in float64
+        Y = np.eye(self.k, dtype=np.float32)[y]
+        # each column's rows in value order, sorted once: a child's order is its parent's,
+        # filtered (any order of equal values will do: splits fall between distinct values)
+        self.tree = self._grow(XT, Y, np.argsort(XT, axis=1), 0)
         return self
 
-    def _grow(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, inside: np.ndarray, depth: int) -> tuple:
-        counts = Y[inside].sum(axis=0)
+    def _grow(self, XT: np.ndarray, Y: np.ndarray, sorted_rows: np.ndarray, depth: int) -> tuple:
+        counts = Y[sorted_rows[0]].sum(axis=0)
         majority = int(np.argmax(counts))
         split = None
         if depth < self.max_depth and np.count_nonzero(counts) > 1:
-            split = _best_split(X, Y, order, inside)
+            split = _best_split(XT, Y, sorted_rows)
         if split is None:
             return ("leaf", majority)
         j, t = split
-        go_left = X[:, j] <= t
-        return ("split", j, t, self._grow(X, Y, order, inside & go_left, depth + 1),
-                self._grow(X, Y, order, inside & ~go_left, depth + 1), majority)
+        go_left = XT[j] <= t
+        d = sorted_rows.shape[0]
+        in_left = go_left[sorted_rows]
+        n_left = int(in_left[0].sum())
+        left = sorted_rows[in_left].reshape(d, n_left)
+        right = sorted_rows[~in_left].reshape(d, sorted_rows.shape[1] - n_left)
+        return ("split", j, t, self._grow(XT, Y, left, depth + 1), self._grow(XT, Y, right, depth + 1), majority)
 
     def predict(self, X: np.ndarray, depth: int | None = None) -> np.ndarray:
         """Classes of the rows of ``X``, descending at most ``depth`` levels (default: all)."""
