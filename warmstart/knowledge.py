@@ -379,12 +379,12 @@ class KnowledgeBase:
 
         return merge_history(self, history)
 
-    def maml_inputs(self, configs: Configs, task_vector: np.ndarray) -> np.ndarray:
-        """Inputs of the MAML network: encoded configurations, the cross-task prior (when
-        ``maml_prior_input``) and the task embedding (:mod:`warmstart.maml_data`)."""
+    def maml_inputs(self, configs: Configs, task_vector: np.ndarray, cross_task: np.ndarray | None = None) -> np.ndarray:
+        """Inputs of the MAML network (:mod:`warmstart.maml_data`); ``cross_task``:
+        :meth:`cross_task_members` at these configurations, if already computed."""
         from .maml_data import inputs
 
-        return inputs(self, self._encode(configs), task_vector)
+        return inputs(self, self._encode(configs), task_vector, cross_task)
 
     def adapt(
         self,

@@ -63,11 +63,14 @@ def training_tasks(kb: KnowledgeBase, enc: np.ndarray, groups: list[str]) -> lis
     return tasks
 
 
-def inputs(kb: KnowledgeBase, enc: np.ndarray, task_vector: np.ndarray) -> np.ndarray:
-    """The network's inputs for encoded configurations of one task (a task vector)."""
+def inputs(kb: KnowledgeBase, enc: np.ndarray, task_vector: np.ndarray,
+           cross_task: np.ndarray | None = None) -> np.ndarray:
+    """The network's inputs for encoded configurations of one task (a task vector);
+    ``cross_task``: the cross-task members' raw predictions at them, when already computed."""
     cols = [enc]
     if kb.maml_prior_input:
-        cols.append(kb.cross_task_members(task_vector, enc).mean(axis=0)[:, None] if len(enc)
-                    else np.zeros((0, 1)))
+        if cross_task is None:
+            cross_task = kb.cross_task_members(task_vector, enc) if len(enc) else np.zeros((1, 0))
+        cols.append(cross_task.mean(axis=0)[:, None])
     cols.append(np.repeat(task_vector[kb.embed_idx][None, :], len(enc), axis=0))
     return np.hstack(cols)

@@ -114,9 +114,11 @@ class Surrogate:
         """Per-member predictions: the adapted MAML members, then the cross-task XGBoost
         members mapped onto the observed scale by a least-squares affine fit."""
         enc = self.encode(configs)
-        members = [self.adapted.predict_members(self.kb.maml_inputs(enc, self.task_vector))]
-        if self.kb.xgb_models and self.xgb_affine:
-            members.append(self._xgb_members(self.kb.cross_task_members(self.task_vector, enc)))
+        # the cross-task members' predictions: the MAML network's prior input and members
+        raw = self.kb.cross_task_members(self.task_vector, enc) if self.kb.xgb_models else None
+        members = [self.adapted.predict_members(self.kb.maml_inputs(enc, self.task_vector, cross_task=raw))]
+        if raw is not None and self.xgb_affine:
+            members.append(self._xgb_members(raw))
         return np.vstack(members)
 
     def predict_observed(self) -> np.ndarray:
@@ -163,17 +165,16 @@ def adapt_surrogate(kb: KnowledgeBase, metafeatures: Any, observed_configs: Sequ
     configs = [c for c, f in zip(observed_configs, finite) if f]
     y = y[finite]
     v = kb.task_vector(metafeatures)
-    x = kb.maml_inputs(configs, v) if configs else np.zeros((0, kb.maml.in_dim))
+    enc = encode_configs(kb.space, configs) if configs else np.zeros((0, 0))
+    observed_raw = kb.cross_task_members(v, enc) if kb.xgb_models and configs else None
+    x = kb.maml_inputs(enc, v, cross_task=observed_raw) if configs else np.zeros((0, kb.maml.in_dim))
     if steps is not None and (not isinstance(steps, int) or steps < 0):
         raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
     adapted = kb.maml.adapt(x, y, steps=steps)
     diag = assess_transfer(kb, v, x, y)
     affine = []
-    observed_raw = None
     if kb.xgb_models:
-        enc = encode_configs(kb.space, configs) if configs else np.zeros((0, 0))
-        if len(y) >= 2 and np.ptp(y) > 0:
-            observed_raw = kb.cross_task_members(v, enc)
+        if observed_raw is not None and len(y) >= 2 and np.ptp(y) > 0:
             # as for the MAML members: never invert the learned order
             a, b = order_keeping_affine(observed_raw, copula(y))
             affine = list(zip(a.tolist(), b.tolist()))
