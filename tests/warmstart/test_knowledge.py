@@ -162,6 +162,16 @@ def _refresh_checksums(folder):
     (folder / CHECKSUMS).write_text(json.dumps({n: _sha256(folder / n) for n in names}))
 
 
+def saved_without(kb, folder, key):
+    """``kb`` saved as a version without ``key`` in kb.json would have saved it, then loaded."""
+    kb.save(folder)
+    meta = json.loads((folder / "kb.json").read_text())
+    meta.pop(key)
+    (folder / "kb.json").write_text(json.dumps(meta))
+    _refresh_checksums(folder)
+    return KnowledgeBase.load(folder)
+
+
 def test_loading_never_runs_code(kb, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     kb.save(tmp_path / "kb")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from tests.conftest import SPACE
-from tests.warmstart.test_knowledge import _refresh_checksums
+from tests.warmstart.test_knowledge import saved_without
 from warmstart import KnowledgeBase
 from warmstart.maml_data import out_of_fold_prior
 from warmstart.surrogate import encoded_width
@@ -51,11 +49,5 @@ def test_network_reads_the_prior_and_the_flag_survives_save_and_load(family, tmp
     np.testing.assert_allclose(back.adapt(mf, configs[:8], y).predict(configs[8:16])[0],
                                on.adapt(mf, configs[:8], y).predict(configs[8:16])[0], rtol=1e-5)
     # knowledge saved before the prior input existed loads without it
-    off.save(tmp_path / "old")
-    meta_path = tmp_path / "old" / "kb.json"
-    meta = json.loads(meta_path.read_text())
-    meta.pop("maml_prior_input")
-    meta_path.write_text(json.dumps(meta))
-    _refresh_checksums(tmp_path / "old")
-    old = KnowledgeBase.load(tmp_path / "old")
+    old = saved_without(off, tmp_path / "old", "maml_prior_input")
     assert not old.maml_prior_input and old.maml_inputs(configs[:3], v).shape[1] == off.maml.in_dim

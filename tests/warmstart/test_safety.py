@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.conftest import MF_NAMES
-from tests.warmstart.test_knowledge import _refresh_checksums
+from tests.warmstart.test_knowledge import saved_without
 from warmstart import KnowledgeBase
 from warmstart.portfolio import bandwidth_table
 from warmstart.safety import calibrate, defaults_index, family_quantile, safety_start
@@ -97,13 +96,7 @@ def test_knowledge_base_applies_reports_and_saves_its_safety_net(small_kb, tmp_p
 
 
 def test_knowledge_saved_before_the_safety_net_loads_without_one(small_kb, tmp_path):
-    small_kb.save(tmp_path / "kb")
-    meta_path = tmp_path / "kb" / "kb.json"
-    meta = json.loads(meta_path.read_text())
-    meta.pop("safety")
-    meta_path.write_text(json.dumps(meta))
-    _refresh_checksums(tmp_path / "kb")
-    back = KnowledgeBase.load(tmp_path / "kb")
+    back = saved_without(small_kb, tmp_path / "kb", "safety")
     assert back.safety == {} and back.novelty(_mf(np.random.default_rng(2).random(len(MF_NAMES))))["safety_net"] is False
 
 
