@@ -134,4 +134,4 @@ def compute(p: Prepared) -> dict[str, float]:
         for key, pred in zip(keys, preds):
             out[f"landmark.{key}.accuracy"] = nan if pred is None else float(np.mean(pred == y))
             out[f"landmark.{key}.kappa"] = nan if pred is None else _kappa(y, pred)
-    return {f"landmark.{key}.{m}": out[f"landmark.{key}.{m}"] for key in LEARNERS for m in ("accuracy", "kappa")}
+    return out

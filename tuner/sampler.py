@@ -236,9 +236,9 @@ class MetaSampler(BaseSampler):
                                 "%.0f%% of known tasks are from theirs, %.0f%% of held-out families "
                                 "from the nearest other family)%s", n["nearest_task"],
                                 n["nearest_distance"], 100 * n["distance_quantile"],
-                                100 * n.get("family_quantile", 0.0),
+                                100 * n["family_quantile"],
                                 ": far from everything known, the warm start begins with the most "
-                                "robust configurations" if n.get("safety_net") else "")
+                                "robust configurations" if n["safety_net"] else "")
             return self._portfolios[space]
 
     def _resolve_space(self, study: Study, name: str | None = None, dist: BaseDistribution | None = None,

@@ -42,7 +42,7 @@ def out_of_fold_prior(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarr
     out = np.where(finite, 0.0, np.nan)
     for f in np.unique(fold):
         held, train = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
-        if len(train) < 3:  # too few families: the prior of every task is 0 (no information)
+        if len(train) < 3:  # (almost) nothing outside this fold to learn from: the prior stays 0
             continue
         model = fit_cross_task(task_matrix[train], scores[train], enc, 1, random_state + int(f))
         ti, ci = np.nonzero(finite[held])

@@ -145,7 +145,7 @@ class Surrogate:
 
 
 def adapt_surrogate(kb: KnowledgeBase, metafeatures: Any, observed_configs: Sequence[Mapping[str, Any]],
-                observed_scores: Sequence[float], steps: int | None) -> Surrogate:
+                    observed_scores: Sequence[float], steps: int | None) -> Surrogate:
     """:meth:`KnowledgeBase.adapt`: the MAML members adapted to a study's observed trials,
     the cross-task XGBoost members mapped onto the observed scale (never inverted), and the
     negative-transfer guard's verdict."""
