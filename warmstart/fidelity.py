@@ -13,8 +13,9 @@ best ``1/halving`` of the previous fidelity's configurations, a random share of 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,3 +91,20 @@ def select_configs(previous: pd.DataFrame, metric: str, n_configs: int, *, halvi
     if 0 not in chosen:
         chosen.append(0)
     return sorted(chosen)
+
+
+def level_data(task: Task, task_id: str, build: Mapping[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows and encoded target that a build evaluated for ``task_id``, one fidelity of
+    ``task`` (``build``: the build's record in a meta-dataset's manifest: its folds, seed,
+    fidelities and row cap). A fidelity asks for a row count of the usable table; the
+    subsample may then drop a class too rare for the folds, so the count recorded can be
+    smaller than the one in the id. Raises ``KeyError`` if the build makes no such level."""
+    from .protocol import prepare_task_data, task_seed
+
+    folds, seed = int(build["folds"]), task_seed(task.task_id, int(build["seed"]))
+    usable = len(prepare_task_data(task.X, task.y, task.task_type, folds=folds, max_rows=None, seed=seed)[1])
+    fidelities = build.get("fidelities")
+    levels = {lv.task_id: lv.rows for lv in task_levels(task, usable, fidelities, build.get("max_rows"))}
+    if task_id not in levels:
+        raise KeyError(f"the build makes no fidelity {task_id!r} of {task.task_id!r}; it makes {sorted(levels)}")
+    return prepare_task_data(task.X, task.y, task.task_type, folds=folds, max_rows=levels[task_id], seed=seed)

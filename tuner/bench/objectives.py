@@ -56,7 +56,8 @@ class RealObjective:
     normalized by the table's maximum and median."""
 
     def __init__(self, md: MetaDataset, task_id: str, space: str, metric: str) -> None:
-        from warmstart.protocol import prepare_task_data, task_seed
+        from warmstart.fidelity import level_data
+        from warmstart.protocol import task_seed
         from warmstart.tasks import load_task, suite_specs
 
         build = (md.manifest.get("builds") or {}).get(space)
@@ -68,14 +69,11 @@ class RealObjective:
         spec = next((sp for sp in specs if sp["source"] == source), None)
         if spec is None:
             raise ValueError(f"task {task_id!r} is not in the build's suite {build['suite']!r}")
-        # the rows the build evaluated: a fidelity's own row count, else the build's cap
-        rows = int(info["n_rows"]) if info is not None and "fidelity" in info.index else build.get("max_rows")
         self.space = spaces.get_search_space(space)
         self.metric, self.sign = metric, metric_sign(metric)
         self.folds, self.seed = int(build["folds"]), task_seed(source, int(build["seed"]))
-        task = load_task(spec, base)
-        self.X, self.y = prepare_task_data(task.X, task.y, task.task_type, folds=self.folds,
-                                           max_rows=rows, seed=self.seed)
+        # exactly the rows the build evaluated for this task (one fidelity of its table)
+        self.X, self.y = level_data(load_task(spec, base), task_id, build)
         ev = md.evaluations
         sub = ev[(ev["task_id"] == task_id) & (ev["status"] == "ok") & ev[metric].notna()]
         self.table_configs = [json.loads(c) for c in sub["config"]]
