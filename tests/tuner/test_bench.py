@@ -240,3 +240,23 @@ def test_flaml_anchor_cross_validates_flamls_own_configuration():
     assert "colsample_bylevel" in config and "random_state" not in config  # FLAML's, beyond our space
     value = anchor_value("flaml", f)
     assert 0.5 < value <= 1.0 and f.regret(value) >= 0.0
+
+
+def test_coverage_counts_each_source_dataset_once_by_collection_and_by_family():
+    from tuner.bench.coverage import BUCKETS, coverage, datasets
+    from warmstart import MetaDataset
+
+    md = MetaDataset.default()
+    d = datasets(md, "xgboost-classifier")
+    tasks = md.filter(space="xgboost-classifier").tasks
+    assert len(d) == tasks["dataset"].nunique() < len(tasks)  # fidelities and targets counted once
+    # a dataset's rows are the most rows any of its tasks was evaluated on
+    assert (d.set_index("dataset")["rows"] == tasks.groupby("dataset")["n_rows"].max()).all()
+    for by in ("collection", "family"):
+        tab, counts = coverage(md, "xgboost-classifier", by=by)
+        total = tab.set_index(by).loc["all"]
+        assert total["datasets"] == counts["source datasets"] == len(d)
+        assert sum(total[b] for b in BUCKETS) == len(d) == total["binary"] + total["multiclass"]
+    assert counts["evaluated at 5,000+ rows"] == int((d["rows"] >= 5000).sum())
+    with pytest.raises(ValueError, match="by='space'"):
+        coverage(md, "xgboost-classifier", by="space")

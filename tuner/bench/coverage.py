@@ -34,13 +34,16 @@ def datasets(md: MetaDataset, space: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-def coverage(md: MetaDataset, space: str) -> tuple[pd.DataFrame, dict]:
-    """The coverage table (collections x rows buckets, with kinds) and the headline counts."""
+def coverage(md: MetaDataset, space: str, by: str = "collection") -> tuple[pd.DataFrame, dict]:
+    """The coverage table (``by`` collection or family x rows buckets, with kinds) and the
+    headline counts."""
+    if by not in ("collection", "family"):
+        raise ValueError(f"by={by!r}: choose 'collection' or 'family'")
     d = datasets(md, space)
-    tab = pd.crosstab(d["collection"], d["bucket"]).reindex(columns=list(BUCKETS), fill_value=0)
-    kinds = pd.crosstab(d["collection"], d["kind"])
+    tab = pd.crosstab(d[by], d["bucket"]).reindex(columns=list(BUCKETS), fill_value=0)
+    kinds = pd.crosstab(d[by], d["kind"])
     tab = tab.join(kinds).fillna(0).astype(int)
-    tab["datasets"] = d.groupby("collection").size()
+    tab["datasets"] = d.groupby(by).size()
     tab.loc["all"] = tab.sum()
     counts = {
         "source datasets": int(len(d)),
@@ -52,4 +55,4 @@ def coverage(md: MetaDataset, space: str) -> tuple[pd.DataFrame, dict]:
         "families": int(d["family"].nunique()),
         "tasks (fidelities and targets)": int(d["tasks"].sum()),
     }
-    return tab.reset_index().rename(columns={"index": "collection"}), counts
+    return tab.reset_index().rename(columns={"index": by}), counts

@@ -157,7 +157,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from ..bench.coverage import coverage
         from .knowledge import load_metadata
 
-        df, counts = coverage(load_metadata(args.metadata), args.space)
+        md = load_metadata(args.metadata)
+        fam, _ = coverage(md, args.space, by="family")
+        fam_title = f"coverage of {args.space} in {args.metadata} by family (source datasets; rows as evaluated)"
+        print_table(fam.astype(str), fam_title)
+        md_parts.append(f"{fam_title}\n\n" + markdown(fam))
+        df, counts = coverage(md, args.space)
         title = f"coverage of {args.space} in {args.metadata} (source datasets; rows as evaluated)"
         md_parts.append(markdown(pd.DataFrame([{"count": k, "value": v} for k, v in counts.items()])))
         print_table(pd.DataFrame([{"count": k, "value": f"{v:.3g}" if isinstance(v, float) else v}
