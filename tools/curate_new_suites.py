@@ -290,17 +290,22 @@ def near_duplicates(suites: dict[str, dict] | None = None,
     return flags
 
 
-def main() -> None:
-    for source, other, shared in near_duplicates():
+def main(suites: dict[str, dict] | None = None,
+         existing_suites: tuple[str, ...] = ("default", "keel")) -> None:
+    """Print the near-duplicate report, then (without ``--check``) check that every task of
+    ``suites`` (default: this file's) loads and write each suite's JSON."""
+    suites = SUITES if suites is None else suites
+    for source, other, shared in near_duplicates(suites, existing_suites):
         print(f"near-duplicate? {source} ~ {other} ({shared} identical columns)")
     if "--check" in sys.argv:
         return
-    for name, suite in SUITES.items():
+    for name, suite in suites.items():
         for spec in suite["tasks"]:  # every spec must load and keep its target
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 task = load_task(spec)
             assert len(task.y) >= 50, (spec, len(task.y))
+            print(f"  {spec['name']}: {task.X.shape[0]} x {task.X.shape[1]}, {task.task_type}")
         doc = {"name": name, "reviewed": "2026-12-02", "description": suite["description"],
                "licence": suite["licence"], "tasks": suite["tasks"]}
         path = ROOT / "warmstart" / "suites" / f"{name}.json"
