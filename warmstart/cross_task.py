@@ -44,3 +44,37 @@ def cross_task_raw(models: list[Any], task_rows: np.ndarray, enc: np.ndarray) ->
     """Raw member predictions (members x rows)."""
     X = cross_task_features(task_rows, enc)
     return np.stack([m.predict(X) for m in models]).astype(np.float64)
+
+
+#: at most this many gaps of a knowledge base's score matrix are predicted when it is filled
+FILL_BUDGET = 400_000
+#: each task's best configurations kept as candidates when the budget does not cover every gap
+MIN_CANDIDATES = 5
+
+
+def fill_gaps(models: list[Any], task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray,
+              budget: int = FILL_BUDGET) -> np.ndarray:
+    """``scores`` (tasks x configs) with its gaps filled by the members' mean prediction.
+    When there are more than ``budget`` gaps (knowledge of users' studies, where every trial
+    is its own configuration: 200 studies x 100 trials is 4 million gaps), only the columns
+    of candidate configurations are predicted (each task's best ones: as many per task as
+    the budget allows, at least ``MIN_CANDIDATES``); a gap in any other column is the task's
+    worst score, so no portfolio picks such a column for a task that did not evaluate it."""
+    filled = np.array(scores, dtype=np.float64)
+    finite = np.isfinite(filled)
+    n, m = filled.shape
+    if finite.all():
+        return filled
+    cols = np.arange(m)
+    if (~finite).sum() > budget:
+        k = max(MIN_CANDIDATES, budget // max(n * n, 1))
+        ranked = np.argsort(-np.where(finite, filled, -np.inf), axis=1, kind="stable")[:, :k]
+        cols = np.unique(ranked[np.take_along_axis(finite, ranked, axis=1)])
+        worst = np.nanmin(np.where(finite, filled, np.nan), axis=1)
+        rest = np.setdiff1d(np.arange(m), cols)
+        block = filled[:, rest]
+        filled[:, rest] = np.where(np.isfinite(block), block, worst[:, None])
+    ti, cj = np.nonzero(~np.isfinite(filled[:, cols]))
+    if ti.size:
+        filled[ti, cols[cj]] = cross_task_raw(models, task_matrix[ti], enc[cols[cj]]).mean(axis=0)
+    return filled

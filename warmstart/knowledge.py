@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
-from .cross_task import cross_task_raw, fit_cross_task
+from .cross_task import cross_task_raw, fill_gaps, fit_cross_task
 from .guard import nearest_distance_quantiles, novelty_of
 from .kb_io import KnowledgeBaseError, bundled_root
 from .portfolio import bandwidth_table, choose_bandwidth, greedy_portfolio, kernel_weights
@@ -150,7 +150,8 @@ class KnowledgeBase:
         if kb.metric not in ev.columns:
             raise ValueError(f"metric {kb.metric!r} is not a column of the evaluations")
 
-        task_ids = [t for t in md.tasks["task_id"] if t in set(ev["task_id"])]
+        evaluated = set(ev["task_id"])
+        task_ids = [t for t in md.tasks["task_id"] if t in evaluated]
         scores, task_ok, configs = task_score_matrix(ev, task_ids, kb.metric, MIN_EVALS)
         if len(task_ok) < 3:
             raise ValueError(
@@ -217,13 +218,7 @@ class KnowledgeBase:
         return self.maml.adapt(x[:0], np.zeros(0)).predict(x)[0]
 
     def _fill_scores(self, space_obj: spaces_mod.SearchSpace) -> None:
-        filled = self.scores.copy()
-        gaps = np.nonzero(~np.isfinite(filled))
-        if gaps[0].size:
-            enc = encode_configs(space_obj, self.configs)
-            mean = cross_task_raw(self.xgb_models, self.task_matrix[gaps[0]], enc[gaps[1]]).mean(axis=0)
-            filled[gaps] = mean
-        self.filled = filled
+        self.filled = fill_gaps(self.xgb_models, self.task_matrix, self.scores, encode_configs(space_obj, self.configs))
 
     def _nn_quantiles(self) -> None:
         self.nn_distance_quantiles = nearest_distance_quantiles(self._distances(self.task_matrix))

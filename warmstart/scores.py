@@ -44,6 +44,46 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def pairwise_spearman(scores: np.ndarray, min_shared: int = 2) -> np.ndarray:
+    """Spearman correlation of every pair of rows of ``scores`` (NaN = not evaluated) on the
+    columns both evaluated: :func:`spearman` of each pair, NaN where they share fewer than
+    ``min_shared`` columns or either side is constant there. Rows with the same evaluated
+    columns are ranked together, so a matrix of a few hundred tasks takes a second, not a
+    minute."""
+    s = np.asarray(scores, dtype=np.float64)
+    finite = np.isfinite(s)
+    n = len(s)
+    rho = np.full((n, n), np.nan)
+    patterns: dict[bytes, list[int]] = {}
+    for i, row in enumerate(finite):
+        patterns.setdefault(np.packbits(row).tobytes(), []).append(i)
+    groups = [np.array(g) for g in patterns.values()]
+    masks = np.array([finite[g[0]] for g in groups]).reshape(len(groups), s.shape[1])
+    shared_n = masks.astype(np.float64) @ masks.T.astype(np.float64)  # exact counts, on BLAS
+    for a, ga in enumerate(groups):
+        for b in range(a, len(groups)):
+            if shared_n[a, b] < max(min_shared, 2):
+                continue
+            shared = masks[a] & masks[b]
+            za = _unit_ranks(s[np.ix_(ga, shared)])
+            gb = groups[b]
+            zb = za if b == a else _unit_ranks(s[np.ix_(gb, shared)])
+            block = za @ zb.T
+            rho[np.ix_(ga, gb)] = block
+            rho[np.ix_(gb, ga)] = block.T
+    return rho
+
+
+def _unit_ranks(values: np.ndarray) -> np.ndarray:
+    """Each row's average ranks, centred and scaled to unit length (NaN for a constant row):
+    the dot product of two such rows is their Spearman correlation."""
+    r = rankdata(values, axis=1)
+    r -= r.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(r, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, r / np.where(norm > 0, norm, 1.0), np.nan)
+
+
 def normalized_regret(best: float, y_max: float, y_ref: float) -> float:
     """``(y_max - best) / (y_max - y_ref)`` clipped at 0 (higher-is-better scores; ``y_ref``
     is a typical random configuration's score). With no finite ``best`` yet (every trial so

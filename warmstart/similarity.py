@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scores import spearman
+from .scores import pairwise_spearman
 
 
 def weighted_l1(rows: np.ndarray, against: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -20,23 +20,16 @@ def learn_metric_weights(task_matrix: np.ndarray, scores: np.ndarray, min_shared
     when there are too few task pairs."""
     from scipy.optimize import nnls
 
-    n = len(task_matrix)
-    pairs_x, pairs_y = [], []
-    for i in range(n):
-        for j in range(i + 1, n):
-            both = np.isfinite(scores[i]) & np.isfinite(scores[j])
-            if both.sum() < min_shared:
-                continue
-            rho = spearman(scores[i, both], scores[j, both])
-            if not np.isfinite(rho):
-                continue
-            pairs_x.append(np.abs(task_matrix[i] - task_matrix[j]))
-            pairs_y.append(1.0 - rho)
+    rho = pairwise_spearman(scores, min_shared)
+    i, j = np.triu_indices(len(task_matrix), k=1)
+    ok = np.isfinite(rho[i, j])
+    i, j = i[ok], j[ok]
+    pairs_x = np.abs(task_matrix[i] - task_matrix[j])
+    pairs_y = 1.0 - rho[i, j]
     d = task_matrix.shape[1]
-    if len(pairs_y) < 2 * d // 3 or not pairs_y:
+    if len(pairs_y) < 2 * d // 3 or not len(pairs_y):
         return np.full(d, 1.0 / max(d, 1))
-    A = np.vstack(pairs_x)
-    b = np.asarray(pairs_y)
+    A, b = pairs_x, pairs_y
     A1 = np.hstack([A, np.ones((len(b), 1))])  # intercept (non-negative too)
     # mild ridge towards uniform weights keeps rarely-informative features in play
     lam = 0.1 * len(b) / d

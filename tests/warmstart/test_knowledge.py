@@ -397,3 +397,53 @@ def test_leave_tasks_out_evaluation_on_chosen_folds(family):
     assert summary.loc["tasks given the safety start", "median"] == res["safety_net"].sum()
     unsafe = ~res["safety_net"]
     assert (res.loc[unsafe, "regret@1_meta"] == res.loc[unsafe, "regret@1_kernel"]).all()
+
+
+def test_pairwise_spearman_equals_the_pairwise_loop_with_gaps_ties_and_constants():
+    from warmstart.scores import pairwise_spearman
+
+    rng = np.random.default_rng(3)
+    s = np.round(rng.normal(size=(30, 25)), 1)  # rounding makes ties
+    s[rng.random(s.shape) < 0.25] = np.nan  # many different evaluated-column patterns
+    s[:8] = s[0]  # a block of tasks with the same pattern
+    s[5, np.isfinite(s[5])] = 0.7  # a constant row
+    s[9, 12:] = np.nan  # a row sharing few columns with the others
+    rho = pairwise_spearman(s, min_shared=6)
+    assert np.allclose(rho, rho.T, equal_nan=True)
+    for i in range(len(s)):
+        for j in range(len(s)):
+            both = np.isfinite(s[i]) & np.isfinite(s[j])
+            want = spearman(s[i, both], s[j, both]) if both.sum() >= 6 else np.nan
+            assert np.isnan(rho[i, j]) == np.isnan(want), (i, j)
+            if np.isfinite(want):
+                assert rho[i, j] == pytest.approx(want, abs=1e-12)
+    assert np.isnan(rho[5]).all() and np.isfinite(rho[0, 1:5]).all()
+
+
+def test_fill_gaps_predicts_every_gap_or_only_candidate_columns_beyond_the_budget():
+    from warmstart.cross_task import fill_gaps
+
+    class Mean:  # a stand-in member: predicts the first config feature
+        def predict(self, X):
+            return X[:, -1]
+
+    rng = np.random.default_rng(0)
+    n, m = 6, 40
+    scores = np.full((n, m), np.nan)
+    for i in range(n):  # every task evaluated its own 8 configurations (as studies do)
+        scores[i, i * 6:i * 6 + 8] = rng.normal(size=8)
+    enc = np.arange(m, dtype=float)[:, None] / 100
+    tm = np.zeros((n, 2))
+    full = fill_gaps([Mean()], tm, scores, enc)
+    gaps = ~np.isfinite(scores)
+    assert np.isfinite(full).all() and np.array_equal(full[~gaps], scores[~gaps])
+    assert np.allclose(full[gaps], np.broadcast_to(enc[:, 0], (n, m))[gaps])
+    part = fill_gaps([Mean()], tm, scores, enc, budget=10)
+    top = {int(j) for i in range(n) for j in np.argsort(-np.nan_to_num(scores[i], nan=-np.inf))[:5]}
+    assert np.array_equal(part[~gaps], scores[~gaps]) and np.isfinite(part).all()
+    for j in range(m):
+        col = gaps[:, j]
+        if j in top:  # a candidate: predicted where the task lacks it
+            assert np.allclose(part[col, j], enc[j, 0])
+        else:  # elsewhere: the task's worst known score
+            assert np.allclose(part[col, j], np.nanmin(scores[col], axis=1))
