@@ -32,6 +32,15 @@ def test_quick_tuning_bench_writes_report_plots_and_resumes(tmp_path, capsys):
     for section in ("Median normalized regret", "Mean rank", "Headline figures", "Per task"):
         assert section in report
     assert (out / "regret.png").stat().st_size > 1000 and (out / "rank.png").stat().st_size > 1000
+    # --quick: every fold's knowledge base learns from at most 60 tables (fingerprints), none held out
+    from warmstart import KnowledgeBase
+
+    kb_dirs = list((out / "kb").iterdir())
+    assert len(kb_dirs) == 3  # one per held-out task's fold
+    for kb_dir in kb_dirs:
+        kb = KnowledgeBase.load(kb_dir)
+        left_out = set(json.loads((kb_dir / "held_out.json").read_text()))
+        assert 3 <= len(set(kb.fingerprints)) <= 60 and not left_out & set(kb.fingerprints)
     info = pd.read_parquet(out / "tasks.parquet")
     assert len(info) == 3 and info["surrogate_cv_spearman"].between(-1, 1).all()
     # a rerun finds every part on disk: same results, nothing recomputed

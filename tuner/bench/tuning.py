@@ -12,6 +12,7 @@ T's table maximum and the surrogate's maximum over 20,000 random configurations 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -133,11 +134,19 @@ def run_method(method: str, f: TaskObjective, kb: KnowledgeBase, md: MetaDataset
 
 
 def _fold_kb(out: Path, gi: int | str, md: MetaDataset, space: str, group: Sequence[str],
-             kb_kwargs: dict | None, extra_fingerprints: Sequence[str] = ()) -> Path:
+             kb_kwargs: dict | None, extra_fingerprints: Sequence[str] = (),
+             max_known_tasks: int | None = None) -> Path:
     """Fit (or find) the knowledge base of task group ``gi``: trained without the group's
-    tasks and without any task sharing their fingerprints (or ``extra_fingerprints``)."""
+    tasks and without any task sharing their fingerprints (or ``extra_fingerprints``);
+    with ``max_known_tasks``, from that many of the others only (a fixed pseudo-random
+    choice of fingerprints: a quick check, not a benchmark)."""
     kb_dir = out / "kb" / (f"fold{gi}" if isinstance(gi, int) else str(gi))
     held_fps = sorted(set(holdout_fingerprints(md, list(group))) | set(extra_fingerprints))
+    if max_known_tasks is not None:
+        known = md.tasks.loc[~md.tasks["fingerprint"].isin(held_fps), "fingerprint"].astype(str)
+        order = sorted(set(known), key=lambda fp: hashlib.sha256(fp.encode()).hexdigest())
+        keep = set(order[:max_known_tasks])
+        held_fps = sorted(set(held_fps) | (set(known) - keep))
     held_path = kb_dir / "held_out.json"
     cached = (kb_dir / "kb.json").exists() and held_path.exists()
     if not cached or json.loads(held_path.read_text()) != held_fps:
@@ -218,6 +227,7 @@ def run(
     objective: str = "surrogate",
     progress: Callable[[int, int, str], None] | None = None,
     test_metadata: str | None = None,
+    max_known_tasks: int | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the benchmark; one row per (task, method, seed, t).
 
@@ -229,7 +239,10 @@ def run(
     ``test_metadata`` (a meta-dataset folder) turns leave-one-task-out into a train/test
     split: one knowledge base learns from all of ``metadata`` (minus any task whose data
     is also a test task's) and the held-out tasks are ``test_metadata``'s, e.g. another
-    family of datasets than the ones the knowledge was learned from."""
+    family of datasets than the ones the knowledge was learned from.
+
+    ``max_known_tasks`` caps what each knowledge base learns from (tables, fidelities of one
+    table count once each): a quick check of the machinery (``--quick``), not a figure."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
@@ -240,12 +253,16 @@ def run(
     (out / "parts").mkdir(parents=True, exist_ok=True)
     protocol = {"metadata": str(metadata), "space": space, "folds": folds, "objective": objective,
                 "test_metadata": test_metadata, "kb": kb_kwargs or {}}
+    if max_known_tasks is not None:
+        if max_known_tasks < 3:
+            raise ValueError(f"max_known_tasks must be >= 3 (a knowledge base needs 3 tasks), got {max_known_tasks}")
+        protocol["max_known_tasks"] = max_known_tasks
     ppath = out / "protocol.json"
     if ppath.exists() and json.loads(ppath.read_text()) != json.loads(json.dumps(protocol)):
-        old = json.loads(ppath.read_text())
-        diff = next(k for k in protocol if old.get(k) != json.loads(json.dumps(protocol))[k])
+        old, new = json.loads(ppath.read_text()), json.loads(json.dumps(protocol))
+        diff = next(k for k in [*new, *old] if old.get(k) != new.get(k))
         raise ValueError(f"{str(out)!r} holds a run with {diff}={old.get(diff)!r}; this run asks for "
-                         f"{diff}={protocol[diff]!r}: its results are not comparable. Use another --out.")
+                         f"{diff}={new.get(diff)!r}: its results are not comparable. Use another --out.")
     atomic_write_text(json.dumps(protocol, indent=1), ppath)
     for m in methods:
         if m not in METHODS:
@@ -284,9 +301,9 @@ def run(
         if group:
             if test_metadata is not None:
                 held_fps = test_md.tasks["fingerprint"].tolist()
-                kb_dir = _fold_kb(out, "train", md, space, [], kb_kwargs, held_fps)
+                kb_dir = _fold_kb(out, "train", md, space, [], kb_kwargs, held_fps, max_known_tasks)
             else:
-                kb_dir = _fold_kb(out, gi, md, space, full_groups[gi], kb_kwargs)
+                kb_dir = _fold_kb(out, gi, md, space, full_groups[gi], kb_kwargs, (), max_known_tasks)
             jobs += [(str(kb_dir), tid) for tid in group]
     total = len(jobs)
     args = (str(out), metadata, space)

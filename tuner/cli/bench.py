@@ -112,6 +112,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
                 objective="real" if args.real else "surrogate", progress=on_progress,
                 test_metadata=args.test_metadata,
+                max_known_tasks=args.max_known_tasks if not args.quick else (args.max_known_tasks or 60),
             )
         budgets = [b for b in budgets if b <= int(res["t"].max())]
         info = pd.read_parquet(out / "tasks.parquet") if (out / "tasks.parquet").exists() else pd.DataFrame()
@@ -221,6 +222,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning')")
     p.add_argument("--budgets", default="1,5,10,20,30,50", help="trial budgets reported ('tuning')")
     p.add_argument("--max-tasks", type=int, default=None, help="only this many held-out tasks")
+    p.add_argument("--max-known-tasks", type=int, default=None,
+                   help="'tuning': each knowledge base learns from at most this many tables (a quick check; "
+                        "--quick: 60)")
     p.add_argument("--tasks", nargs="*", default=None, help="only these held-out task ids ('tuning')")
     p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
     p.add_argument("--real", action="store_true",
