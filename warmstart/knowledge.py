@@ -178,7 +178,7 @@ class KnowledgeBase:
         kb._learn_weights()
         kb._fit_xgb(space_obj, n_xgb)
         kb._fill_scores(space_obj)
-        kb._nn_quantiles()
+        kb.nn_distance_quantiles = nearest_distance_quantiles(kb._distances(kb.task_matrix))
         families = kb.calibrate_safety(tasks["family"].astype(str).tolist() if "family" in tasks else None)["groups"]
         kb._fit_maml(space_obj, maml, use_metafeatures, families, prior_input)
         kb.info = {
@@ -219,9 +219,6 @@ class KnowledgeBase:
 
     def _fill_scores(self, space_obj: spaces_mod.SearchSpace) -> None:
         self.filled = fill_gaps(self.xgb_models, self.task_matrix, self.scores, encode_configs(space_obj, self.configs))
-
-    def _nn_quantiles(self) -> None:
-        self.nn_distance_quantiles = nearest_distance_quantiles(self._distances(self.task_matrix))
 
     def calibrate_safety(self, families: Sequence[str] | None = None) -> dict:
         """(Re)calibrate the warm start's safety net on held-out families (:mod:`warmstart.safety`);
@@ -303,21 +300,24 @@ class KnowledgeBase:
                              "name": [self.task_names[i] for i in order], "distance": d[order]})
 
     def warm_start(
-        self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int | None = None
+        self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int | None = None,
+        first: str = "surrogate",
     ) -> list[dict[str, Any]]:
-        """Configurations to try first, best first: a greedy portfolio (each step adds the
-        config that most reduces the similarity-weighted regret over the known tasks). The
-        kernel's bandwidth is the distance to the ``k``-th nearest known task; ``k=None``
-        chooses it for this query by local leave-one-out cross-validation over the known
-        tasks near it (:mod:`warmstart.portfolio`) and applies the safety net: a dataset
-        farther from every known task than the threshold calibrated on held-out families
-        starts from the estimator's defaults and the configurations good everywhere
-        (:mod:`warmstart.safety`, :meth:`novelty`). ``metafeatures=None``: every known task
-        counts alike."""
+        """Configurations to try first, best first: the one the cross-task surrogate ranks
+        best for these meta-features (``first="surrogate"``; ``"portfolio"``: the
+        portfolio's own first), then a greedy portfolio (each step adds the config that
+        most reduces the similarity-weighted regret over the known tasks). The kernel's
+        bandwidth is the distance to the ``k``-th nearest known task; ``k=None`` chooses it
+        by local cross-validation (:mod:`warmstart.portfolio`) and applies the safety net
+        (:mod:`warmstart.safety`, :meth:`novelty`): far from every known task, the defaults
+        and the configurations good everywhere. ``metafeatures=None``: tasks alike."""
         if n < 1:
             return []
         if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
             raise ValueError(f"k must be None (chosen by local cross-validation) or an int >= 0, got {k!r}")
+        if first not in ("surrogate", "portfolio"):
+            raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
+        start: list[int] = []  # the surrogate's first pick
         if metafeatures is None:
             # no meta-features: a portfolio over every known task, weighted alike
             w = np.full(len(self.task_ids), 1.0 / len(self.task_ids))
@@ -326,7 +326,10 @@ class KnowledgeBase:
             if k is None and self._safety_on(d):
                 return [dict(self.configs[j]) for j in safety_start(self.filled, n, self._defaults_j())]
             w = kernel_weights(d, int(self._choose_k(d) if k is None else k))
-        return [dict(self.configs[j]) for j in greedy_portfolio(self.filled, w, n)]
+            if first == "surrogate" and self.xgb_models:
+                v = self.task_vector(metafeatures)
+                start = [int(np.argmax(self.cross_task_members(v, self._encode(self.configs)).mean(axis=0)))]
+        return [dict(self.configs[j]) for j in greedy_portfolio(self.filled, w, n, start=start)]
 
     def distances(self, metafeatures: pd.Series | Mapping[str, float]) -> np.ndarray:
         """Learned distance from a dataset to every known task (``task_ids`` order)."""

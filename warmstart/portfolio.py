@@ -4,6 +4,8 @@ by local leave-one-out cross-validation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: candidate ``k`` of the warm start's kernel bandwidth (distance to the k-th nearest known
@@ -25,13 +27,14 @@ def kernel_weights(d: np.ndarray, k: int) -> np.ndarray:
     return w / w.sum()
 
 
-def greedy_portfolio(S: np.ndarray, w: np.ndarray, n: int) -> list[int]:
+def greedy_portfolio(S: np.ndarray, w: np.ndarray, n: int, start: Sequence[int] = ()) -> list[int]:
     """Columns of S (tasks x configs, higher better) chosen greedily: each step adds the
-    one that most reduces the w-weighted regret of the best chosen so far."""
+    one that most reduces the w-weighted regret of the best chosen so far. ``start``:
+    columns already chosen (the portfolio begins with them and continues from them)."""
     best = S.max(axis=1)
-    chosen: list[int] = []
-    current = np.full(len(S), -np.inf)
-    for _ in range(min(n, S.shape[1])):
+    chosen: list[int] = [int(j) for j in start][:n]
+    current = S[:, chosen].max(axis=1) if chosen else np.full(len(S), -np.inf)
+    for _ in range(min(n, S.shape[1]) - len(chosen)):
         regret = (w[:, None] * (best[:, None] - np.maximum(S, current[:, None]))).sum(axis=0)
         regret[chosen] = np.inf
         j = int(np.argmin(regret))

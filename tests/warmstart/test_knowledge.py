@@ -93,7 +93,7 @@ def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
         assert w.sum() == pytest.approx(1.0) and w[1] == w.max()
     # an explicit k overrides the choice; a bad one is refused by name
     q = queries[0]
-    assert kb.warm_start(q, n=3, k=0) == kb.warm_start(None, n=3)
+    assert kb.warm_start(q, n=3, k=0, first="portfolio") == kb.warm_start(None, n=3)
     for bad in (-1, 2.5, "5"):
         with pytest.raises(ValueError, match="k must be None"):
             kb.warm_start(q, n=3, k=bad)
@@ -447,3 +447,26 @@ def test_fill_gaps_predicts_every_gap_or_only_candidate_columns_beyond_the_budge
             assert np.allclose(part[col, j], enc[j, 0])
         else:  # elsewhere: the task's worst known score
             assert np.allclose(part[col, j], np.nanmin(scores[col], axis=1))
+
+
+def test_warm_start_begins_with_the_surrogates_pick_for_this_dataset_then_the_portfolio(kb):
+    from warmstart.portfolio import greedy_portfolio, kernel_weights
+
+    rng = np.random.default_rng(11)
+    firsts = set()
+    for _ in range(8):
+        mf = _mf(rng.random(len(MF_NAMES)))
+        ws = kb.warm_start(mf, n=4)
+        j = int(np.argmax(kb.cross_task_predict(mf, kb.configs)))
+        assert ws[0] == kb.configs[j]
+        firsts.add(j)
+        # the rest: the kernel portfolio continued from that pick
+        d = kb.distances(mf)
+        rest = greedy_portfolio(kb.filled, kernel_weights(d, kb.bandwidth(mf)), 4, start=[j])
+        assert ws == [kb.configs[i] for i in rest] and len({json.dumps(c) for c in ws}) == 4
+        # first="portfolio": the kernel portfolio alone
+        own = greedy_portfolio(kb.filled, kernel_weights(d, kb.bandwidth(mf)), 4)
+        assert kb.warm_start(mf, n=4, first="portfolio") == [kb.configs[i] for i in own]
+    assert len(firsts) > 1  # datasets that differ get different first configurations
+    with pytest.raises(ValueError, match="first must be"):
+        kb.warm_start(mf, first="xgboost")

@@ -3,6 +3,7 @@ of its own evaluations) or its real cross-validation, each with its normalized r
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -11,6 +12,19 @@ import numpy as np
 from warmstart import MetaDataset, spaces
 from warmstart.scores import metric_sign, normalized_regret, spearman
 from warmstart.surrogate import encode_configs
+
+
+@functools.lru_cache(maxsize=4)
+def _random_configs(space: str, seed: int) -> np.ndarray:
+    """20,000 random configurations of a space, encoded (the same for every task: the
+    reference of the normalized regret)."""
+    sp = spaces.get_search_space(space)
+    rng = np.random.default_rng(seed)
+    rand = [{p: spaces.from_unit(sp.distributions[p], u) for p, u in zip(sp.params, row)}
+            for row in rng.random((20_000, len(sp.params)))]
+    enc = encode_configs(sp, rand)
+    enc.flags.writeable = False
+    return enc
 
 
 class TaskObjective:
@@ -32,12 +46,7 @@ class TaskObjective:
         self.model = xgboost.XGBRegressor(**params).fit(X, y)
         oof = cross_val_predict(xgboost.XGBRegressor(**params), X, y, cv=5)
         self.cv_spearman = spearman(oof, y)
-        rng = np.random.default_rng(seed)
-        rand = [
-            {p: spaces.from_unit(self.space.distributions[p], u) for p, u in zip(self.space.params, row)}
-            for row in rng.random((20_000, len(self.space.params)))
-        ]
-        pred = self.model.predict(encode_configs(self.space, rand))
+        pred = self.model.predict(_random_configs(space, seed))
         self.y_max = float(max(np.max(y), np.max(pred)))
         self.y_ref = float(np.median(pred))
         self.table_configs, self.table_scores = configs, y

