@@ -69,7 +69,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from ..bench import overhead as bo
 
         df = bo.run(trials=60 if args.quick else 200)
-        title = "sampler overhead (ask + tell, trivial objective, same process)"
+        print_table(df, "sampler overhead (ask + tell, trivial objective, same process)")
+        md_parts.append(markdown(df))
+        n_studies, n_trials = (20, 30) if args.quick else (200, 100)
+        df = bo.history_scale(n_studies, n_trials, trials=60 if args.quick else 200)
+        title = "learning from a history of studies: fit seconds and sampler overhead"
     elif what == "tuning":
         import shlex
         from pathlib import Path
