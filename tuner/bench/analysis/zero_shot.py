@@ -111,7 +111,7 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
         for tid in held:
             reg = G.loc[G.task_id == tid, [f"r{j}" for j in range(len(kb.configs))]].to_numpy()[0]
             for name, chosen in ways(kb, mf_all.loc[tid]).items():
-                row = {"task_id": tid, "family": fam[tid], "way": name}
+                row = {"task_id": tid, "family": fam[tid], "way": name, "first": chosen[0]}
                 for t in (1, 5, 10):
                     row[f"regret@{t}"] = reg[chosen[:t]].min() if len(chosen) >= t else np.nan
                 rows.append(row)
@@ -125,6 +125,8 @@ def main(bench_dir: str, test_metadata: str | None = None) -> None:
     print("|---" * (len(table.columns) + 1) + "|")
     for way, vals in table.iterrows():
         print(f"| {way} | " + " | ".join("" if np.isnan(x) else f"{x:.4f}" for x in vals) + " |")
+    firsts = df.dropna(subset=["first"]).groupby("way", sort=False)["first"].nunique()
+    print("\ndistinct first configurations: " + ", ".join(f"{w} {n}" for w, n in firsts.items()))
     R = G.drop(columns=["fold", "task_id"]).to_numpy()
     j = int(np.argmin(np.median(R, 0)))
     print(f"\nbest fixed configuration in hindsight: median regret {np.median(R[:, j]):.4f}, "
