@@ -71,6 +71,28 @@ def test_summary_headline_on_a_constructed_result():
     assert h["at_10_diff_ci"] == pytest.approx((0.05 - 0.02, 0.05 - 0.02))
 
 
+def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
+    rows = []
+    for task in ("a", "b", "c"):
+        for t in range(1, 21):
+            rows.append({"task_id": task, "method": "meta", "seed": 0, "t": t, "regret": 0.5 / t})
+            rows.append({"task_id": task, "method": "tpe", "seed": 0, "t": t, "regret": 1.0 / t})
+            rows.append({"task_id": task, "method": "gp", "seed": 0, "t": t, "regret": 0.4 / t if t < 5 else 0.01})
+        rows.append({"task_id": task, "method": "defaults", "seed": 0, "t": 1, "regret": 0.8})
+    res = pd.DataFrame(rows)
+    h = br.summarize(res, budgets=(1, 5, 20))["headline"]
+    assert h["budgets_meta_mean_worse_than_gp"] == list(range(1, 21))  # GP is better at every t
+    assert h["budgets_meta_mean_worse_than_tpe"] == []
+    assert h["anchors"]["defaults"][0] == 0.8
+    text = br.report(res, pd.DataFrame(), [1, 5, 20], "cmd")
+    assert "mean regret never above GP's: False" in text
+    # a run of MetaSampler's first trial and the anchors only (e.g. --real --trials 1)
+    only = res[res["method"].isin(["meta", "defaults"]) & (res["t"] == 1)]
+    h1 = br.summarize(only, budgets=(1,))["headline"]
+    assert set(h1) == {"anchors"} and h1["anchors"]["defaults"][1] == pytest.approx((-0.3, -0.3))
+    assert "zero-shot vs" in br.report(only, pd.DataFrame(), [1], "cmd")
+
+
 def test_median_difference_interval_covers_the_truth_and_shrinks_with_tasks():
     rng = np.random.default_rng(1)
     b = rng.exponential(size=400)
