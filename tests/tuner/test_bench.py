@@ -51,6 +51,16 @@ def test_quick_tuning_bench_writes_report_plots_and_resumes(tmp_path, capsys):
         pd.read_parquet(out / "results.parquet").sort_values(["task_id", "method", "seed", "t"]).reset_index(drop=True),
         res.sort_values(["task_id", "method", "seed", "t"]).reset_index(drop=True),
     )
+    # --report-only: a report of the parts on disk (two of the methods), nothing run
+    protocol_line = next(line for line in report.splitlines() if "Protocol:" in line)
+    (out / "report.md").unlink()
+    assert main(["bench", "tuning", "--report-only", "--methods", "meta,tpe", "--out", str(out)]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "parts").glob("*--*--*.parquet")} == stamps
+    only = (out / "report.md").read_text()
+    assert "| meta |" in only and "| tpe |" in only and "| random |" not in only
+    assert protocol_line in only
+    with pytest.raises(SystemExit, match="no parts"):
+        main(["bench", "tuning", "--report-only", "--out", str(tmp_path / "nothing")])
 
 
 def test_summary_headline_on_a_constructed_result():

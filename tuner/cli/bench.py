@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .output import emit_markdown, markdown, print_table
 
@@ -33,6 +34,31 @@ def _maml_overrides(args: argparse.Namespace) -> dict:
     if args.iterations is not None:
         out["meta_iterations"] = args.iterations
     return out
+
+
+def _run_tuning(args: argparse.Namespace, bt: Any, out: Any, methods: list[str]) -> Any:
+    """``bench tuning``'s run, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
+                 {"maml": _maml_overrides(args)})
+    with Progress(TextColumn("[bold]bench tuning"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn()) as bar:
+        handle = bar.add_task("tasks", total=None, last="fitting per-fold knowledge bases")
+
+        def on_progress(done: int, total: int, last: str) -> None:
+            bar.update(handle, completed=done, total=total, last=last)
+
+        res = bt.run(
+            out, metadata=args.metadata, space=args.space, methods=methods,
+            trials=args.trials if not args.quick else 15, seeds=args.seeds if not args.quick else 1,
+            folds=parse_folds(args.folds), max_tasks=args.max_tasks if not args.quick else 3,
+            tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
+            objective="real" if args.real else "surrogate", progress=on_progress,
+            test_metadata=args.test_metadata,
+            max_known_tasks=args.max_known_tasks if not args.quick else (args.max_known_tasks or 60),
+        )
+    return res
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -75,18 +101,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         df = bo.history_scale(n_studies, n_trials, trials=60 if args.quick else 200)
         title = "learning from a history of studies: fit seconds and sampler overhead"
     elif what == "tuning":
+        import json
         import shlex
         from pathlib import Path
 
         import optuna
         import pandas as pd
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
         from ..bench import tuning as bt
         from ..bench import tuning_report as br
@@ -100,29 +120,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         else:
             methods = list(bt.DEFAULT_METHODS)
         budgets = [int(b) for b in args.budgets.split(",")]
-        kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
-                     {"maml": _maml_overrides(args)})
-        with Progress(TextColumn("[bold]bench tuning"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[last]}"), TimeElapsedColumn()) as bar:
-            handle = bar.add_task("tasks", total=None, last="fitting per-fold knowledge bases")
-
-            def on_progress(done: int, total: int, last: str) -> None:
-                bar.update(handle, completed=done, total=total, last=last)
-
-            res = bt.run(
-                out, metadata=args.metadata, space=args.space, methods=methods,
-                trials=args.trials if not args.quick else 15, seeds=args.seeds if not args.quick else 1,
-                folds=parse_folds(args.folds), max_tasks=args.max_tasks if not args.quick else 3,
-                tasks=args.tasks or None, kb_kwargs=kb_kwargs, workers=args.workers,
-                objective="real" if args.real else "surrogate", progress=on_progress,
-                test_metadata=args.test_metadata,
-                max_known_tasks=args.max_known_tasks if not args.quick else (args.max_known_tasks or 60),
-            )
+        if args.report_only:  # the parts on disk, e.g. of runs with different --seeds per method
+            if not (out / "parts").is_dir():
+                raise SystemExit(f"--report-only: {str(out)!r} holds no bench tuning run (no parts/ folder)")
+            res = bt.collect(out, None, methods if args.methods else None)
+            if res.empty:
+                raise SystemExit(f"--report-only: no results of methods {methods} in {str(out)!r}")
+        else:
+            res = _run_tuning(args, bt, out, methods)
         budgets = [b for b in budgets if b <= int(res["t"].max())]
         info = pd.read_parquet(out / "tasks.parquet") if (out / "tasks.parquet").exists() else pd.DataFrame()
         command = "learn2tune " + " ".join(shlex.quote(a) for a in args._argv)
+        run_protocol = json.loads((out / "protocol.json").read_text()) if (out / "protocol.json").exists() else {}
+        folds = run_protocol.get("folds", args.folds)  # the run's, whatever --folds says now
         text = br.report(res, info, budgets, command,
-                         protocol=protocol_name(args.folds) if not args.test_metadata else "train/test split")
+                         protocol="train/test split" if run_protocol.get("test_metadata") or args.test_metadata
+                         else protocol_name(folds))
         (out / "report.md").write_text(text)
         br.plot(res, out / "regret.png")
         br.plot_ranks(res, out / "rank.png")
@@ -226,6 +239,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning')")
     p.add_argument("--budgets", default="1,5,10,20,30,50", help="trial budgets reported ('tuning')")
     p.add_argument("--max-tasks", type=int, default=None, help="only this many held-out tasks")
+    p.add_argument("--report-only", action="store_true",
+                   help="'tuning': write the report of the results on disk in --out, run nothing")
     p.add_argument("--max-known-tasks", type=int, default=None,
                    help="'tuning': each knowledge base learns from at most this many tables (a quick check; "
                         "--quick: 60)")
