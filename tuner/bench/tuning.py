@@ -191,7 +191,7 @@ def _task_job(out: str, metadata: str, space: str, kb_dir: str, tid: str, method
     f = (RealObjective(test_md, tid, space, kb.metric) if objective == "real"
          else TaskObjective(test_md, tid, space, kb.metric))
     row = task_table(test_md).set_index("task_id").loc[tid]
-    info = {"task_id": tid, "surrogate_cv_spearman": f.cv_spearman, "y_max": f.y_max, "y_ref": f.y_ref,
+    info = {"task_id": tid, "objective": objective, "surrogate_cv_spearman": f.cv_spearman, "y_max": f.y_max, "y_ref": f.y_ref,
             "n_evaluations": len(f.table_scores), "family": row["family"], "n_rows": int(row["n_rows"]),
             "rows_bucket": rows_bucket(row["n_rows"])}
     for method in methods:

@@ -104,7 +104,9 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
         f"{n_tasks} held-out tasks x {n_seeds} seeds; {platform.machine()}, {os.cpu_count()} cores, "
         f"optuna {optuna.__version__}." + (f" Protocol: {protocol}." if protocol else ""),
     ]
-    if len(info) and "surrogate_cv_spearman" in info:
+    if len(info) and (info.get("objective", pd.Series(dtype=str)) == "real").all():
+        out.append("Objective: real cross-validation of every configuration on the task's data (the build's protocol).")
+    elif len(info) and "surrogate_cv_spearman" in info:
         out.append(f"Objective surrogates: median cross-validated Spearman "
                    f"{info['surrogate_cv_spearman'].median():.3f} (min {info['surrogate_cv_spearman'].min():.3f}).")
     out += ["", "## Median normalized regret after t trials (seeds averaged first)", "", table(summ["median"]),
