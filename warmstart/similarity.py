@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .scores import pairwise_spearman
+from .threads import one_blas_thread
 
 
 def weighted_l1(rows: np.ndarray, against: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -35,6 +36,7 @@ def learn_metric_weights(task_matrix: np.ndarray, scores: np.ndarray, min_shared
     lam = 0.1 * len(b) / d
     A_aug = np.vstack([A1, np.sqrt(lam) * np.hstack([np.eye(d), np.zeros((d, 1))])])
     b_aug = np.concatenate([b, np.sqrt(lam) * np.full(d, b.mean() / max(A.sum(1).mean(), 1e-9))])
-    w, _ = nnls(A_aug, b_aug, maxiter=50 * d)
+    with one_blas_thread():  # BLAS threads spinning on busy cores: 19.8 s instead of 4.6 s on 80k pairs
+        w, _ = nnls(A_aug, b_aug, maxiter=50 * d)
     w = w[:d]
     return w / w.sum() if w.sum() > 0 else np.full(d, 1.0 / d)
