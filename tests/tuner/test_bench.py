@@ -59,8 +59,10 @@ def test_quick_tuning_bench_writes_report_plots_and_resumes(tmp_path, capsys):
     only = (out / "report.md").read_text()
     assert "| meta |" in only and "| tpe |" in only and "| random |" not in only
     assert protocol_line in only
-    with pytest.raises(SystemExit, match="no parts"):
-        main(["bench", "tuning", "--report-only", "--out", str(tmp_path / "nothing")])
+    assert main(["bench", "tuning", "--report-only", "--out", str(tmp_path / "nothing")]) == 2
+    assert "no parts/ folder" in capsys.readouterr().err
+    assert main(["bench", "tuning", "--report-only", "--methods", "gp", "--out", str(out)]) == 2
+    assert "no results of --methods gp" in capsys.readouterr().err
 
 
 def test_summary_headline_on_a_constructed_result():

@@ -122,10 +122,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         budgets = [int(b) for b in args.budgets.split(",")]
         if args.report_only:  # the parts on disk, e.g. of runs with different --seeds per method
             if not (out / "parts").is_dir():
-                raise SystemExit(f"--report-only: {str(out)!r} holds no bench tuning run (no parts/ folder)")
+                raise ValueError(f"--report-only: --out {str(out)!r} holds no bench tuning run (no parts/ folder); "
+                                 "pass the --out of an earlier run")
             res = bt.collect(out, None, methods if args.methods else None)
             if res.empty:
-                raise SystemExit(f"--report-only: no results of methods {methods} in {str(out)!r}")
+                raise ValueError(f"--report-only: no results of --methods {','.join(methods)} in {str(out)!r}; "
+                                 "name methods that run used")
         else:
             res = _run_tuning(args, bt, out, methods)
         budgets = [b for b in budgets if b <= int(res["t"].max())]
