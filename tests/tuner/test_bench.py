@@ -98,6 +98,11 @@ def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
     assert h["anchors"]["defaults"][0] == 0.8
     text = br.report(res, pd.DataFrame(), [1, 5, 20], "cmd")
     assert "mean regret never above GP's: False" in text
+    # the sample-efficiency figure on the tasks evaluated at 5,000+ rows (a and b here)
+    info = pd.DataFrame({"task_id": ["a", "b", "c"], "n_rows": [6000, 20000, 100]})
+    large = br.report(res, info, [1, 5, 20], "cmd")
+    assert ("on the 2 tasks evaluated at 5,000+ rows: MetaSampler's median regret at t = 10 is 0.05, "
+            "TPE's after 20 trials 0.05") in large and "[+0.000, +0.000]" in large
     # a run of MetaSampler's first trial and the anchors only (e.g. --real --trials 1)
     only = res[res["method"].isin(["meta", "defaults"]) & (res["t"] == 1)]
     h1 = br.summarize(only, budgets=(1,))["headline"]
