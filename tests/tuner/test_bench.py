@@ -65,13 +65,15 @@ def test_quick_tuning_bench_writes_report_plots_and_resumes(tmp_path, capsys):
     assert "no results of --methods gp" in capsys.readouterr().err
 
 
+def _constructed(curves: dict, trials: int, tasks=("a", "b", "c")) -> pd.DataFrame:
+    """Results of identical tasks: each method's regret at t is ``curves[method](t)``."""
+    return pd.DataFrame([{"task_id": task, "method": m, "seed": 0, "t": t, "regret": f(t)}
+                         for task in tasks for m, f in curves.items() for t in range(1, trials + 1)])
+
+
 def test_summary_headline_on_a_constructed_result():
-    rows = []
-    for task in ("a", "b", "c"):
-        for t in range(1, 51):
-            rows.append({"task_id": task, "method": "tpe", "seed": 0, "t": t, "regret": 1.0 / t})
-            rows.append({"task_id": task, "method": "meta", "seed": 0, "t": t, "regret": 0.5 / t})
-    summ = br.summarize(pd.DataFrame(rows), budgets=(1, 10, 20, 50))
+    res = _constructed({"tpe": lambda t: 1.0 / t, "meta": lambda t: 0.5 / t}, 50)
+    summ = br.summarize(res, budgets=(1, 10, 20, 50))
     h = summ["headline"]
     # meta's median reaches tpe's final 0.02 when 0.5 / t <= 0.02, i.e. t = 25
     assert h["sample_efficiency_t"] == 25
@@ -84,14 +86,11 @@ def test_summary_headline_on_a_constructed_result():
 
 
 def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
-    rows = []
-    for task in ("a", "b", "c"):
-        for t in range(1, 21):
-            rows.append({"task_id": task, "method": "meta", "seed": 0, "t": t, "regret": 0.5 / t})
-            rows.append({"task_id": task, "method": "tpe", "seed": 0, "t": t, "regret": 1.0 / t})
-            rows.append({"task_id": task, "method": "gp", "seed": 0, "t": t, "regret": 0.4 / t if t < 5 else 0.01})
-        rows.append({"task_id": task, "method": "defaults", "seed": 0, "t": 1, "regret": 0.8})
-    res = pd.DataFrame(rows)
+    res = pd.concat([
+        _constructed({"meta": lambda t: 0.5 / t, "tpe": lambda t: 1.0 / t,
+                      "gp": lambda t: 0.4 / t if t < 5 else 0.01}, 20),
+        _constructed({"defaults": lambda t: 0.8}, 1),
+    ], ignore_index=True)
     h = br.summarize(res, budgets=(1, 5, 20))["headline"]
     assert h["budgets_meta_mean_worse_than_gp"] == list(range(1, 21))  # GP is better at every t
     assert h["budgets_meta_mean_worse_than_tpe"] == []
