@@ -27,22 +27,30 @@ def run(trials: int = 200, seed: int = 0) -> pd.DataFrame:
         "TPESampler": lambda: optuna.samplers.TPESampler(seed=seed),
         "GPSampler": lambda: optuna.samplers.GPSampler(seed=seed),
     }
+    def trivial(trial: optuna.Trial) -> float:
+        return -sum((spaces.to_unit(dists[k], v) - 0.4) ** 2 for k, v in trial.params.items())
+
     rows = []
     for name, make in samplers.items():
         study = optuna.create_study(direction="maximize", sampler=make())
-        times = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in range(trials):
-                t0 = time.perf_counter()
-                trial = study.ask(dists)
-                value = -sum((spaces.to_unit(dists[k], v) - 0.4) ** 2 for k, v in trial.params.items())
-                study.tell(trial, value)
-                times.append(time.perf_counter() - t0)
-        ms = 1000 * np.asarray(times)
+        ms = _ms_per_trial(study, trivial, trials, dists)
         rows.append({"sampler": name, "ms/trial at 50": float(np.median(ms[40:60])),
                      f"ms/trial at {trials}": float(np.median(ms[-20:]))})
     return pd.DataFrame(rows)
+
+
+def _ms_per_trial(study: optuna.Study, objective: Any, trials: int, dists: dict | None = None) -> np.ndarray:
+    """Milliseconds of each of ``trials`` ask + objective + tell rounds (``dists``: asked
+    for up front; None: define-by-run)."""
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(trials):
+            t0 = time.perf_counter()
+            trial = study.ask(dists)
+            study.tell(trial, objective(trial))
+            times.append(time.perf_counter() - t0)
+    return 1000 * np.asarray(times)
 
 
 def _history_objective(shift: np.ndarray) -> Any:
@@ -85,17 +93,7 @@ def history_scale(n_studies: int = 200, n_trials: int = 100, trials: int = 200, 
     rows = []
     for name, sampler in (("MetaSampler(history)", MetaSampler(knowledge=kb, seed=seed)),
                           ("TPESampler", optuna.samplers.TPESampler(seed=seed))):
-        study = optuna.create_study(sampler=sampler)
-        times = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in range(trials):
-                t0 = time.perf_counter()
-                trial = study.ask()
-                value = objective(trial)
-                study.tell(trial, value)
-                times.append(time.perf_counter() - t0)
-        ms = 1000 * np.asarray(times)
+        ms = _ms_per_trial(optuna.create_study(sampler=sampler), objective, trials)
         rows.append({"sampler": name, "history": f"{n_studies} studies x {n_trials} trials",
                      "fit s": round(fit_s, 1) if name.startswith("Meta") else float("nan"),
                      "ms/trial at 50": float(np.median(ms[40:60])), f"ms/trial at {trials}": float(np.median(ms[-20:]))})

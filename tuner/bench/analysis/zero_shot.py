@@ -71,6 +71,7 @@ def ways(kb: KnowledgeBase, mf: pd.Series) -> dict[str, list[int]]:
     v = kb.task_vector(mf)
     grid = encode_configs(kb.space, kb.configs)
     xgb = kb.cross_task_members(v, grid).mean(axis=0)
+    first = int(np.argmax(xgb))
     k = kb.bandwidth(mf)
     wk = kernel_weights(d, k)
     out = {
@@ -79,9 +80,8 @@ def ways(kb: KnowledgeBase, mf: pd.Series) -> dict[str, list[int]]:
         "all tasks alike": greedy_portfolio(kb.filled, np.full(len(d), 1 / len(d)), N_PICKS),
         "all families alike": greedy_portfolio(kb.filled, 1.0 / counts[inv], N_PICKS),
         "kernel / family size": greedy_portfolio(kb.filled, wk / counts[inv], N_PICKS),
-        "XGBoost argmax": [int(np.argmax(xgb))],
+        "XGBoost argmax": [first],
     }
-    first = int(np.argmax(xgb))
     out["XGBoost first, then kernel portfolio"] = greedy_portfolio(kb.filled, wk, N_PICKS, start=[first])
     z = (xgb - xgb.mean()) / max(xgb.std(), 1e-12)  # the surrogate's row on the copula scale
     for a in (0.5, 0.75):
