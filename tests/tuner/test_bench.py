@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
@@ -253,6 +254,34 @@ def test_history_bench_runs_every_method_and_the_peer_adapter(monkeypatch):
         out = bh.run(n_tasks=4, trials=3, seeds=1, history_trials=12, methods=["meta-learn-tpe"],
                      peers=str(peers))
         assert set(out["method"]) == {"meta-learn-tpe"}
+
+
+def test_history_bench_on_the_random_forest_with_a_conditional_depth():
+    """The second family of `bench history`: the random forest under renamed parameters,
+    its depth set only behind a categorical switch; WS-CMA-ES reads the history projected
+    onto the numeric parameters it models (Optuna's own check accepts no trial with a
+    categorical), so it runs here instead of failing."""
+    from tuner.bench import history as bh
+    from tuner.bench.objectives import TaskObjective
+    from warmstart import MetaDataset
+
+    res = bh.run(space="random-forest-classifier", n_tasks=4, trials=6, seeds=1, history_trials=12,
+                 methods=["meta-history", "tpe", "ws-cmaes"], maml={"members": 1, "meta_iterations": 10})
+    assert set(res["method"]) == {"meta-history", "tpe", "ws-cmaes"} and (res["t"].max() == 6)
+    md = MetaDataset.default().filter(space="random-forest-classifier")
+    f = TaskObjective(md, sorted(set(md.tasks["task_id"]))[0], "random-forest-classifier", "roc_auc")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(bh.renamed_objective(f), n_trials=30)
+    limited = [t for t in study.trials if t.params["depth_limit"] == "limited"]
+    unlimited = [t for t in study.trials if t.params["depth_limit"] == "none"]
+    assert limited and unlimited and all("depth" in t.params for t in limited)
+    assert not any("depth" in t.params or "max_depth" in t.params for t in unlimited)
+    t = unlimited[0]
+    inverse = {v: k for k, v in bh.RENAMES["random-forest-classifier"].items()}
+    config = {inverse[k]: v for k, v in t.params.items() if k in inverse}
+    assert t.value == f({**config, "max_depth": 32})  # "none": the deepest trees the space knows
+    with pytest.raises(ValueError, match="--space"):
+        bh.run(space="svc", n_tasks=2, trials=2, seeds=1)
 
 
 def test_anchors_score_one_configuration_and_flaml_needs_the_real_objective(tmp_path):

@@ -2,7 +2,8 @@
 
 The studies a user keeps are simulated from a meta-dataset: every task's objective (the
 model of its own evaluations, as in ``bench tuning``) is exposed through **renamed
-parameters** no built-in space or alias knows (``trees``, ``step``, ``depth``...), and one
+parameters** no built-in space or alias knows (``trees``, ``step``, ``depth``...; the random
+forest's depth is conditional on a categorical switch, as ``max_depth=None`` is), and one
 TPE study of ``history_trials`` trials is run on each: that is the history. Each task is then
 held out in turn and tuned with the other tasks' studies as history:
 
@@ -36,21 +37,42 @@ from warmstart import KnowledgeBase, MetaDataset
 from .folds import task_table
 from .objectives import TaskObjective
 
-#: the renamed parameters of the XGBoost spaces: names no built-in space or alias knows
-RENAME = {"n_estimators": "trees", "learning_rate": "step", "max_depth": "depth",
-          "min_child_weight": "leaf_weight", "subsample": "row_share", "colsample_bytree": "col_share",
-          "reg_lambda": "l2", "reg_alpha": "l1"}
+_XGB_RENAME = {"n_estimators": "trees", "learning_rate": "step", "max_depth": "depth",
+               "min_child_weight": "leaf_weight", "subsample": "row_share", "colsample_bytree": "col_share",
+               "reg_lambda": "l2", "reg_alpha": "l1"}
+#: the renamed parameters of each space the bench knows: names no built-in space or alias knows
+RENAMES = {
+    "xgboost-classifier": _XGB_RENAME,
+    "xgboost-regressor": _XGB_RENAME,
+    "random-forest-classifier": {"n_estimators": "forest_size", "max_features": "feature_share",
+                                 "min_samples_split": "split_min", "min_samples_leaf": "leaf_min",
+                                 "max_depth": "depth", "bootstrap": "resample"},
+}
+#: a conditional parameter (define-by-run): (parameter, the categorical switch's name, its
+#: value when the switch is "none"). The random forest's depth is set only when the switch
+#: says "limited"; "none" grows the deepest trees the space knows (32 levels: unlimited on
+#: tables of 2,000 rows), as scikit-learn's ``max_depth=None``.
+CONDITIONAL = {"random-forest-classifier": ("max_depth", "depth_limit", 32)}
 METHODS = ("meta-history", "tpe", "ws-cmaes", "meta-learn-tpe")
 
 
 def renamed_objective(f: TaskObjective) -> Callable[[optuna.Trial], float]:
-    """``f`` with every parameter under its renamed name (same distributions)."""
+    """``f`` with every parameter under its renamed name (same distributions), and the
+    space's conditional parameter, if any, behind its switch."""
     from tuner.search import suggest
 
     dists = f.space.distributions
+    rename = RENAMES[f.space.name]
+    cond, switch, off = CONDITIONAL.get(f.space.name, (None, "", None))
 
     def objective(trial: optuna.Trial) -> float:
-        return f({p: suggest(trial, RENAME.get(p, p), dists[p]) for p in f.space.params})
+        config = {}
+        for p in f.space.params:
+            if p == cond and trial.suggest_categorical(switch, ["limited", "none"]) == "none":
+                config[p] = off
+            else:
+                config[p] = suggest(trial, rename[p], dists[p])
+        return f(config)
 
     return objective
 
@@ -88,6 +110,31 @@ def load_peer(folder: str | None) -> Any:
     return Adapted
 
 
+def ws_cmaes(source_trials: Sequence[optuna.trial.FrozenTrial], seed: int) -> optuna.samplers.BaseSampler:
+    """Optuna's WS-CMA-ES warm-started from ``source_trials``. CMA-ES models the numeric
+    parameters only (categoricals go to its independent sampler) and accepts a source trial
+    only if its parameters are exactly that numeric space; on a space with categorical or
+    conditional parameters no trial is. Here each source trial that sets every numeric
+    parameter CMA-ES models is projected onto them (a space seen for the first time is
+    projected once), which is what a user would do to warm-start it from such studies."""
+
+    class Projected(optuna.samplers.CmaEsSampler):
+        def sample_relative(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                            search_space: dict[str, Any]) -> dict[str, Any]:
+            key = tuple(sorted(search_space))
+            if key not in cache:
+                cache[key] = [optuna.trial.create_trial(
+                    params={k: t.params[k] for k in key}, distributions={k: t.distributions[k] for k in key},
+                    value=t.value) for t in source_trials if all(k in t.params for k in key)]
+            self._source_trials = cache[key] or None
+            return super().sample_relative(study, trial, search_space)
+
+    cache: dict[tuple, list] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return Projected(seed=seed, source_trials=list(source_trials))
+
+
 def _histories(md: MetaDataset, space: str, task_ids: Sequence[str], trials: int,
                unrelated: bool) -> dict[str, optuna.Study]:
     studies = {}
@@ -113,8 +160,9 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
         unrelated: bool = False, peers: str | None = None, maml: dict | None = None,
         progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
     """One row per (task, method, seed, t): best-so-far and normalized regret."""
-    if space not in ("xgboost-classifier", "xgboost-regressor"):
-        raise ValueError(f"bench history renames the XGBoost spaces' parameters; got space {space!r}")
+    if space not in RENAMES:
+        raise ValueError(f"bench history renames the parameters of the spaces {sorted(RENAMES)}; "
+                         f"got space {space!r}: pass one of them with --space")
     md = (MetaDataset.default() if metadata == "default" else MetaDataset.load(metadata)).filter(space=space)
     table = task_table(md)
     # a deterministic subset spread over families: round-robin over them
@@ -147,7 +195,7 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
                 elif method == "tpe":
                     sampler = optuna.samplers.TPESampler(seed=seed)
                 elif method == "ws-cmaes":
-                    sampler = optuna.samplers.CmaEsSampler(seed=seed, source_trials=source_trials)
+                    sampler = ws_cmaes(source_trials, seed)
                 elif method == "meta-learn-tpe":
                     sampler = peer(source_studies=sources, seed=seed)
                 else:
