@@ -15,6 +15,8 @@ BANDWIDTH_CANDIDATES: tuple[int, ...] = (2, 3, 5, 10, 20, 40, 0)
 DEFAULT_BANDWIDTH_K = 10
 #: portfolio length the bandwidth choice is judged on (mean best-so-far regret)
 BANDWIDTH_PICKS = 10
+#: relative difference of regret reductions below which two configurations tie
+TIE_TOLERANCE = 1e-9
 
 
 def kernel_weights(d: np.ndarray, k: int) -> np.ndarray:
@@ -30,7 +32,13 @@ def kernel_weights(d: np.ndarray, k: int) -> np.ndarray:
 def greedy_portfolio(S: np.ndarray, w: np.ndarray, n: int, start: Sequence[int] = ()) -> list[int]:
     """Columns of S (tasks x configs, higher better) chosen greedily: each step adds the
     one that most reduces the w-weighted regret of the best chosen so far. ``start``:
-    columns already chosen (the portfolio begins with them and continues from them)."""
+    columns already chosen (the portfolio begins with them and continues from them).
+
+    Among columns that reduce the regret equally (as every known task's own best does once
+    a configuration good everywhere is chosen, in knowledge of studies without meta-features)
+    the one with the best w-weighted score is taken: the most robust of them, not the first
+    in the (meaningless) column order, which biased such portfolios towards small values of
+    the alphabetically first parameter."""
     best = S.max(axis=1)
     chosen: list[int] = [int(j) for j in start][:n]
     current = S[:, chosen].max(axis=1) if chosen else np.full(len(S), -np.inf)
@@ -38,6 +46,9 @@ def greedy_portfolio(S: np.ndarray, w: np.ndarray, n: int, start: Sequence[int] 
         regret = (w[:, None] * (best[:, None] - np.maximum(S, current[:, None]))).sum(axis=0)
         regret[chosen] = np.inf
         j = int(np.argmin(regret))
+        tied = np.flatnonzero(regret <= regret[j] + TIE_TOLERANCE * max(abs(float(regret[j])), 1.0))
+        if len(tied) > 1:
+            j = int(tied[np.argmax(w @ S[:, tied])])
         chosen.append(j)
         current = np.maximum(current, S[:, j])
     return chosen

@@ -470,3 +470,20 @@ def test_warm_start_begins_with_the_surrogates_pick_for_this_dataset_then_the_po
     assert len(firsts) > 1  # datasets that differ get different first configurations
     with pytest.raises(ValueError, match="first must be"):
         kb.warm_start(mf, first="xgboost")
+
+
+def test_portfolio_ties_go_to_the_most_robust_configuration_not_the_first_column():
+    """Once a configuration good everywhere is chosen, every task's own best reduces the
+    regret equally (knowledge of studies without meta-features): the tie goes to the column
+    with the best weighted score, wherever it sits in the column order."""
+    from warmstart.portfolio import greedy_portfolio
+
+    # column 0: good everywhere; columns 1-3: each one task's best, else poor or fair
+    S = np.array([[2.5, 3.0, 0.0, 0.0],
+                  [2.5, 0.0, 3.0, 1.6],
+                  [2.5, 1.0, 1.5, 3.0]])
+    w = np.full(3, 1 / 3)
+    assert greedy_portfolio(S, w, 2) == [0, 3]  # 1, 2, 3 tie; 3 scores best on average
+    assert greedy_portfolio(S[:, [0, 3, 2, 1]], w, 2) == [0, 1]  # the same column, moved
+    S[0, 2] = 0.5  # now column 2 is the most robust of the three
+    assert greedy_portfolio(S, w, 2) == [0, 2]
