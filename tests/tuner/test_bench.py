@@ -336,3 +336,18 @@ def test_coverage_counts_each_source_dataset_once_by_collection_and_by_family():
     assert counts["evaluated at 5,000+ rows"] == int((d["rows"] >= 5000).sum())
     with pytest.raises(ValueError, match="by='space'"):
         coverage(md, "xgboost-classifier", by="space")
+
+
+def test_history_bench_command(tmp_path, capsys):
+    """`learn2tune bench history` on the random forest family: tables and a parquet of
+    results; a space it cannot rename is a one-line error naming --space."""
+    from tuner.cli import main
+
+    out = tmp_path / "history.parquet"
+    assert main(["bench", "history", "--quick", "--space", "random-forest-classifier",
+                 "--methods", "tpe,ws-cmaes", "--out", str(out)]) == 0
+    res = pd.read_parquet(out)
+    assert set(res["method"]) == {"tpe", "ws-cmaes"} and res["task_id"].nunique() == 4
+    assert "median normalized regret by trials" in capsys.readouterr().out
+    assert main(["bench", "history", "--quick", "--space", "svc", "--methods", "tpe"]) == 2
+    assert "--space" in capsys.readouterr().err

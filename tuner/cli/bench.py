@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .output import emit_markdown, markdown, print_table
@@ -36,19 +38,27 @@ def _maml_overrides(args: argparse.Namespace) -> dict:
     return out
 
 
-def _run_tuning(args: argparse.Namespace, bt: Any, out: Any, methods: list[str]) -> Any:
-    """``bench tuning``'s run, with a progress bar."""
+@contextlib.contextmanager
+def _progress_bar(what: str, first: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar over held-out tasks; yields the callback the benchmark calls after
+    each task (``first``: what runs before the first task is done)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
-                 {"maml": _maml_overrides(args)})
-    with Progress(TextColumn("[bold]bench tuning"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn(f"[bold]bench {what}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[last]}"), TimeElapsedColumn()) as bar:
-        handle = bar.add_task("tasks", total=None, last="fitting per-fold knowledge bases")
+        handle = bar.add_task("tasks", total=None, last=first)
 
         def on_progress(done: int, total: int, last: str) -> None:
             bar.update(handle, completed=done, total=total, last=last)
 
+        yield on_progress
+
+
+def _run_tuning(args: argparse.Namespace, bt: Any, out: Any, methods: list[str]) -> Any:
+    """``bench tuning``'s run, with a progress bar."""
+    kb_kwargs = ({"maml": {"members": 1, "meta_iterations": 30}, "n_xgb": 1} if args.quick else
+                 {"maml": _maml_overrides(args)})
+    with _progress_bar("tuning", "fitting per-fold knowledge bases") as on_progress:
         res = bt.run(
             out, metadata=args.metadata, space=args.space, methods=methods,
             trials=args.trials if not args.quick else 15, seeds=args.seeds if not args.quick else 1,
@@ -156,10 +166,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from ..bench import tuning_report as br
 
         methods = args.methods.split(",") if args.methods else list(bh.METHODS)
-        res = bh.run(args.metadata, args.space, n_tasks=args.max_tasks or (4 if args.quick else 20),
-                     trials=10 if args.quick else args.trials, seeds=1 if args.quick else args.seeds,
-                     history_trials=15 if args.quick else 50, methods=methods,
-                     unrelated=args.unrelated, peers=args.peers)
+        with _progress_bar("history", "running the history's studies") as on_progress:
+            res = bh.run(args.metadata, args.space, n_tasks=args.max_tasks or (4 if args.quick else 20),
+                         trials=10 if args.quick else args.trials, seeds=1 if args.quick else args.seeds,
+                         history_trials=15 if args.quick else 50, methods=methods,
+                         unrelated=args.unrelated, peers=args.peers, progress=on_progress)
         if args.out:
             res.to_parquet(args.out)
         budgets = [b for b in (1, 5, 10, 20, 30, 50) if b <= int(res["t"].max())]
