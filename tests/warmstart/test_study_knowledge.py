@@ -104,3 +104,31 @@ def test_described_studies_are_told_apart_by_their_data(history):
         warnings.simplefilter("ignore")
         kb = KnowledgeBase.from_studies(history[:3], maml={"members": 1, "meta_iterations": 20})
     assert len(kb.feature_names) > 0 and kb.task_names[0] == "load_iris"
+
+
+def test_meta_training_scales_with_the_history():
+    """A few studies are meta-trained in fewer iterations than many (each study is drawn
+    about as often), between the floor and the cap; the user's own setting wins."""
+    from warmstart.study_knowledge import (
+        MAX_ITERATIONS,
+        MIN_ITERATIONS,
+        fit_on,
+        meta_iterations_for,
+        studies_metadataset,
+    )
+
+    sizes = [meta_iterations_for(n) for n in (3, 5, 10, 15, 19, 200)]
+    assert sizes == sorted(sizes) and sizes[0] == MIN_ITERATIONS and sizes[-1] == MAX_ITERATIONS
+    assert meta_iterations_for(10) < MAX_ITERATIONS
+    studies = []
+    for i in range(3):
+        s = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=i))
+        s.optimize(related_objective(0.2 * i), n_trials=12)
+        studies.append(s)
+    md, space = studies_metadataset(studies)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kb = fit_on(md, space, maml={"members": 1})
+        assert kb.maml.cfg.meta_iterations == MIN_ITERATIONS
+        kb = fit_on(md, space, maml={"members": 1, "meta_iterations": 7})
+    assert kb.maml.cfg.meta_iterations == 7
