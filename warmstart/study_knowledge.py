@@ -118,13 +118,14 @@ def fit_from_studies(studies: str | Iterable[Any], *, pattern: str | None = None
     return fit_on(md, space, maml=maml, n_xgb=n_xgb, random_state=random_state)
 
 
-def meta_iterations_for(n_studies: int) -> int:
+def meta_iterations_for(n_studies: int, meta_batch: int = 16) -> int:
     """MAML meta-iterations for a history of ``n_studies``: each study drawn about
-    ``EPISODES_PER_STUDY`` times (16 episodes per iteration), at least ``MIN_ITERATIONS``
-    and at most ``MAX_ITERATIONS``. Meta-training is most of the fit, and its cost does not
-    depend on the history's size: without this a history of 5 studies took as long as one
-    of 200."""
-    return int(min(MAX_ITERATIONS, max(MIN_ITERATIONS, math.ceil(EPISODES_PER_STUDY * n_studies / 16))))
+    ``EPISODES_PER_STUDY`` times (``meta_batch`` episodes per iteration), at least
+    ``MIN_ITERATIONS`` and at most ``MAX_ITERATIONS``. Meta-training is most of the fit, and
+    its cost does not depend on the history's size: without this a history of 5 studies
+    took as long as one of 200."""
+    n = math.ceil(EPISODES_PER_STUDY * n_studies / max(int(meta_batch), 1))
+    return int(min(MAX_ITERATIONS, max(MIN_ITERATIONS, n)))
 
 
 def fit_on(md: MetaDataset, space: SearchSpace, *, maml: dict | None = None, n_xgb: int = 3,
@@ -132,7 +133,9 @@ def fit_on(md: MetaDataset, space: SearchSpace, *, maml: dict | None = None, n_x
     """The knowledge base of :func:`studies_metadataset`'s output (a lighter MAML ensemble
     than the bundled knowledge's by default: a user's history is fitted at run time)."""
     from .knowledge import KnowledgeBase
+    from .maml import MAMLConfig
 
-    settings = {"members": 3, "meta_iterations": meta_iterations_for(len(md.tasks)), **(maml or {})}
+    batch = (maml or {}).get("meta_batch", MAMLConfig.meta_batch)
+    settings = {"members": 3, "meta_iterations": meta_iterations_for(len(md.tasks), batch), **(maml or {})}
     return KnowledgeBase.fit(md, space.name, metric="objective", maml=settings, n_xgb=n_xgb,
                              random_state=random_state)
