@@ -351,3 +351,19 @@ def test_history_bench_command(tmp_path, capsys):
     assert "median normalized regret by trials" in capsys.readouterr().out
     assert main(["bench", "history", "--quick", "--space", "svc", "--methods", "tpe"]) == 2
     assert "--space" in capsys.readouterr().err
+
+
+def test_paired_methods_reads_a_results_file_and_pairs_methods(tmp_path, capsys):
+    """The paired analysis: a method better by 0.1 on every task gets intervals below 0
+    and counts every task as better; a method absent from the file is named."""
+    from tuner.bench.analysis import paired_methods as pm
+
+    res = _constructed({"a": lambda t: 0.5 / t, "b": lambda t: 0.5 / t + 0.1}, trials=10,
+                       tasks=tuple("abcdefgh"))
+    path = tmp_path / "res.parquet"
+    res.to_parquet(path)
+    pm.main([str(path), "a", "5,10"])
+    out = capsys.readouterr().out
+    assert "a minus b" in out and "| 5 | [-0.100, -0.100] | -0.1000 [-0.100, -0.100] | 8 / 0 |" in out
+    with pytest.raises(ValueError, match="no results of method 'c'"):
+        pm.curves(pm.results(str(path)), "c", str(path))

@@ -29,6 +29,10 @@ PARAMS = dict(n_estimators=150, max_depth=6, learning_rate=0.08, subsample=0.8, 
               min_child_weight=5, tree_method="hist", n_jobs=1, random_state=0)
 
 
+def _z(a: np.ndarray) -> np.ndarray:
+    return (a - a.mean()) / max(float(a.std()), 1e-12)
+
+
 def _alternatives(kb: KnowledgeBase, enc: np.ndarray) -> dict:
     """Models trained on the knowledge base's evaluated (task, configuration) rows."""
     import xgboost
@@ -75,16 +79,12 @@ def main(bench_dir: str) -> None:
             mu, sd = members.mean(axis=0), members.std(axis=0)
             robust = kernel_weights(kb.distances(mf), kb.bandwidth(mf)) @ kb.filled
             top10 = np.argsort(-robust)[:10]
-
-            def z(a: np.ndarray) -> np.ndarray:
-                return (a - a.mean()) / max(float(a.std()), 1e-12)
-
             picks = {"shipped: cross-task regressor, argmax of the members' mean": np.argmax(mu)}
             X = np.hstack([np.repeat(v[None, :], len(enc), axis=0), enc])
             picks.update({name: np.argmax(m.predict(X)) for name, m in models.items()})
             picks["members' mean - 0.5 std"] = np.argmax(mu - 0.5 * sd)
             picks["the regressor's best among the portfolio's 10 most robust"] = top10[np.argmax(mu[top10])]
-            picks["z(regressor) + 0.25 z(kernel-weighted score)"] = np.argmax(z(mu) + 0.25 * z(robust))
+            picks["z(regressor) + 0.25 z(kernel-weighted score)"] = np.argmax(_z(mu) + 0.25 * _z(robust))
             picks["kernel-weighted score alone"] = np.argmax(robust)
             picks["per-task best (oracle)"] = np.argmin(reg)
             rows += [{"task_id": tid, "way": w, "regret@1": reg[int(j)]} for w, j in picks.items()]

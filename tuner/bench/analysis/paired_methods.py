@@ -1,5 +1,5 @@
 """Paired comparison of one method against the others in a results file (one row per task,
-method, seed and t, as ``bench history --out`` and ``bench tuning`` write them), seeds
+method, seed and t, as ``bench history --out`` writes it) or a ``bench tuning`` run folder, seeds
 averaged first: 95% bootstrap intervals over tasks of the median and of the mean
 difference at each budget::
 
@@ -13,6 +13,7 @@ seeds: e.g. the code before and after a change).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,12 +27,19 @@ def _mean_diff_ci(d: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[flo
     return float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
-def curves(path: str, method: str) -> pd.DataFrame:
+def results(source: str) -> pd.DataFrame:
+    """The rows of a results parquet file, or of a ``bench tuning`` run folder's parts."""
+    if Path(source).is_dir():
+        parts = sorted(p for p in (Path(source) / "parts").glob("*--*--*.parquet"))
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return pd.read_parquet(source)
+
+
+def curves(res: pd.DataFrame, method: str, source: str = "the results") -> pd.DataFrame:
     """Tasks x t: a method's regret, seeds averaged."""
-    res = pd.read_parquet(path)
     res = res[res["method"] == method]
     if res.empty:
-        raise ValueError(f"{path} has no results of method {method!r}")
+        raise ValueError(f"{source} has no results of method {method!r}")
     return res.groupby(["task_id", "t"])["regret"].mean().unstack()
 
 
@@ -56,14 +64,14 @@ def main(argv: list[str]) -> None:
     if ":" in argv[0]:  # FILE:METHOD FILE:METHOD
         (pa, ma), (pb, mb) = (s.rsplit(":", 1) for s in argv[:2])
         print(f"{ma} ({pa}) minus {mb} ({pb}), seeds averaged first\n\n{header}")
-        print("\n".join(compare(curves(pa, ma), curves(pb, mb), budgets)))
+        print("\n".join(compare(curves(results(pa), ma, pa), curves(results(pb), mb, pb), budgets)))
         return
     path, method = argv[0], argv[1]
-    others = sorted(set(pd.read_parquet(path, columns=["method"])["method"]) - {method})
-    a = curves(path, method)
-    for other in others:
+    res = results(path)
+    a = curves(res, method, path)
+    for other in sorted(set(res["method"]) - {method}):
         print(f"\n{method} minus {other} ({path}), seeds averaged first\n\n{header}")
-        print("\n".join(compare(a, curves(path, other), budgets)))
+        print("\n".join(compare(a, curves(res, other, path), budgets)))
 
 
 if __name__ == "__main__":

@@ -6,18 +6,17 @@ tasks, seeds and fold knowledge bases (e.g. the code before and after a change):
 
 from __future__ import annotations
 
-import glob
 import sys
 
 import pandas as pd
 
+from tuner.bench.analysis.paired_methods import curves, results
 from tuner.bench.tuning_report import _median_diff_ci
 
 
 def load(d: str) -> pd.DataFrame:
     """Each task's ``meta`` regret curve (tasks x t), seeds averaged."""
-    df = pd.concat([pd.read_parquet(f) for f in glob.glob(f"{d}/parts/*--meta--*.parquet")])
-    return df.groupby(["task_id", "t"])["regret"].mean().unstack()
+    return curves(results(d), "meta", d)
 
 
 def main(new_dir: str, old_dir: str) -> None:
