@@ -14,6 +14,7 @@ import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from warmstart import spaces as spaces_mod
+from warmstart.gaussian_process import fit_gp
 
 
 def _gp_features(units: np.ndarray, search_space: dict[str, BaseDistribution], names: list[str]) -> np.ndarray:
@@ -33,60 +34,12 @@ def _gp_features(units: np.ndarray, search_space: dict[str, BaseDistribution], n
 
 def residual_gp(x_obs: np.ndarray, r: np.ndarray, x_cand: np.ndarray,
                  search_space: dict[str, BaseDistribution], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and standard deviation at ``x_cand`` of a zero-mean GP (Matern 5/2)
-    fitted to residuals ``r`` at ``x_obs`` (unit cube). Length scale and noise are chosen
-    by marginal likelihood over a small grid; the signal variance is the residuals'
-    mean square (a good prior leaves small residuals, hence a confident GP)."""
-    from scipy.linalg import solve_triangular
-
-    a = _gp_features(x_obs, search_space, names)
-    b = _gp_features(x_cand, search_space, names)
-    n, d = a.shape
-    s2 = max(float(np.mean(r**2)), 0.05)
-    # hyperparameters by marginal likelihood on at most 64 observations (a fixed,
-    # evenly spread subset: cheap at hundreds of trials), the posterior on all of them
-    sub = np.linspace(0, n - 1, min(n, 64)).round().astype(int)
-    d_sub = pairwise_distances(a[sub], a[sub])
-    best = None
-    for ls in (0.15, 0.3, 0.6, 1.2):
-        ls_d = ls * np.sqrt(d / 2.0)
-        k_sub = s2 * _matern52(d_sub / ls_d)
-        for noise in (1e-3, 0.05, 0.3):
-            try:
-                chol = np.linalg.cholesky(k_sub + (noise * s2 + 1e-9) * np.eye(len(sub)))
-            except np.linalg.LinAlgError:
-                continue
-            w = solve_triangular(chol, r[sub], lower=True, check_finite=False)
-            lml = -0.5 * float(w @ w) - float(np.log(np.diag(chol)).sum())
-            if best is None or lml > best[0]:
-                best = (lml, ls_d, noise)
-    chol = None
-    if best is not None:
-        _, ls_d, noise = best
-        try:
-            k_aa = s2 * _matern52(pairwise_distances(a, a) / ls_d)
-            chol = np.linalg.cholesky(k_aa + (noise * s2 + 1e-9) * np.eye(n))
-        except np.linalg.LinAlgError:
-            chol = None
-    if chol is None:  # numerically hopeless: the prior alone, with the residual spread
-        return np.zeros(len(b)), np.full(len(b), np.sqrt(s2))
-    w = solve_triangular(chol, r, lower=True, check_finite=False)
-    k_ba = s2 * _matern52(pairwise_distances(b, a) / ls_d)
-    v = solve_triangular(chol, k_ba.T, lower=True, check_finite=False)  # (n, candidates)
-    mean = v.T @ w  # = k_ba K^-1 r
-    var = np.maximum(s2 - (v**2).sum(axis=0), 1e-12)
-    return mean, np.sqrt(var)
-
-
-def pairwise_distances(b: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of ``b`` and ``a`` (one matrix product)."""
-    sq = (b**2).sum(1)[:, None] + (a**2).sum(1)[None, :] - 2.0 * (b @ a.T)
-    return np.sqrt(np.maximum(sq, 0.0))
-
-
-def _matern52(t: np.ndarray) -> np.ndarray:
-    s5 = np.sqrt(5.0) * t
-    return (1.0 + s5 + 5.0 / 3.0 * t**2) * np.exp(-s5)
+    """Posterior mean and standard deviation at ``x_cand`` of a zero-mean GP (Matern 5/2,
+    :func:`warmstart.gaussian_process.fit_gp`) fitted to residuals ``r`` at ``x_obs`` (unit
+    cube). Its signal variance is the residuals' mean square: a good prior leaves small
+    residuals, hence a confident GP."""
+    fit = fit_gp(_gp_features(x_obs, search_space, names), r)
+    return fit.predict(_gp_features(x_cand, search_space, names))
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
