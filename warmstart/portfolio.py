@@ -39,19 +39,27 @@ def greedy_portfolio(S: np.ndarray, w: np.ndarray, n: int, start: Sequence[int] 
     the one with the best w-weighted score is taken: the most robust of them, not the first
     in the (meaningless) column order, which biased such portfolios towards small values of
     the alphabetically first parameter."""
-    best = S.max(axis=1)
     chosen: list[int] = [int(j) for j in start][:n]
     current = S[:, chosen].max(axis=1) if chosen else np.full(len(S), -np.inf)
     for _ in range(min(n, S.shape[1]) - len(chosen)):
-        regret = (w[:, None] * (best[:, None] - np.maximum(S, current[:, None]))).sum(axis=0)
-        regret[chosen] = np.inf
-        j = int(np.argmin(regret))
-        tied = np.flatnonzero(regret <= regret[j] + TIE_TOLERANCE * max(abs(float(regret[j])), 1.0))
-        if len(tied) > 1:
-            j = int(tied[np.argmax(w @ S[:, tied])])
+        j = next_pick(S, w, current, exclude=chosen)
         chosen.append(j)
         current = np.maximum(current, S[:, j])
     return chosen
+
+
+def next_pick(S: np.ndarray, w: np.ndarray, current: np.ndarray, exclude: Sequence[int] = ()) -> int:
+    """The column of S (tasks x configs, higher better) that most reduces the w-weighted
+    regret of ``current`` (each task's best score so far; -inf: nothing yet), columns in
+    ``exclude`` left out; ties as in :func:`greedy_portfolio`."""
+    best = np.maximum(S.max(axis=1), current)
+    regret = (w[:, None] * (best[:, None] - np.maximum(S, current[:, None]))).sum(axis=0)
+    regret[list(exclude)] = np.inf
+    j = int(np.argmin(regret))
+    tied = np.flatnonzero(regret <= regret[j] + TIE_TOLERANCE * max(abs(float(regret[j])), 1.0))
+    if len(tied) > 1:
+        j = int(tied[np.argmax(w @ S[:, tied])])
+    return j
 
 
 def bandwidth_table(filled: np.ndarray, truth: np.ndarray, D: np.ndarray) -> np.ndarray:
