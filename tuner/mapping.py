@@ -152,3 +152,26 @@ def enqueued_before(study: Study, number: int) -> int:
     """How many trials numbered below ``number`` were enqueued by the user."""
     return sum(1 for t in study._get_trials(deepcopy=False, use_cache=False)
                if t.number < number and "fixed_params" in t.system_attrs)
+
+
+def knowledge_observations(study: Study, space: str, exclude: int,
+                           decided_attr: str) -> tuple[list[dict], np.ndarray, list[dict]]:
+    """The study's trials (but trial number ``exclude``) as full configurations of the
+    knowledge ``space`` (its names; its defaults where a trial lacks a parameter):
+    completed ones with their higher-is-better values, and running ones (the configuration
+    decided for them, stored in their system attribute ``decided_attr``, if any)."""
+    known = spaces_mod.get_search_space(space)
+    defaults = known.defaults()
+    sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+    observed, values, pending = [], [], []
+    for t in study._get_trials(deepcopy=False, use_cache=False):
+        if t.number == exclude:
+            continue
+        conf = {canonical(space, n): v for n, v in t.params.items()}
+        conf = {k: v for k, v in conf.items() if k in known.distributions}
+        if t.state == TrialState.COMPLETE and conf and t.value is not None and math.isfinite(t.value):
+            observed.append({**defaults, **conf})
+            values.append(sign * t.value)
+        elif t.state == TrialState.RUNNING and (t.system_attrs.get(decided_attr) or conf):
+            pending.append(t.system_attrs.get(decided_attr) or {**defaults, **conf})
+    return observed, np.asarray(values, dtype=np.float64), pending

@@ -43,6 +43,7 @@ from warmstart.history import (
 )
 from warmstart.kb_io import space_of
 from warmstart.scores import copula
+from warmstart.study_models import next_warm_config
 from warmstart.threads import one_blas_thread
 
 from .gp import candidate_units, expected_improvement, residual_gp
@@ -53,6 +54,7 @@ from .mapping import (
     enqueued_before,
     enqueued_configs,
     into,
+    knowledge_observations,
     observations,
     plain_value,
     units_of,
@@ -62,6 +64,7 @@ from .mapping import (
 logger = logging.getLogger(__name__)
 
 _ATTR_WS = "learn2tune:warm_start_index"
+_ATTR_WC = "learn2tune:warm_start_config"
 _ATTR_SPACE = "learn2tune:resolved_space"
 #: trial system attribute: which phase proposed the trial ("warm_start", "surrogate",
 #: "base_sampler")
@@ -326,13 +329,19 @@ class MetaSampler(BaseSampler):
         attrs = study._storage.get_trial_system_attrs(trial._trial_id)
         if _ATTR_WS not in attrs:
             return None
+        if _ATTR_WC in attrs:  # decided at this trial's first parameter
+            return attrs[_ATTR_WC]
         portfolio = self._portfolio(space)
-        index = int(attrs[_ATTR_WS])
-        enqueued = enqueued_configs(study)
+        index, enqueued = int(attrs[_ATTR_WS]), enqueued_configs(study)
         remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
         if index >= len(remaining):
             return None
-        return remaining[index]
+        config = remaining[index]
+        if self._metafeatures is None:  # knowledge of studies: follow the ones that rank this one's trials
+            observed, values, pending = knowledge_observations(study, space, trial.number, _ATTR_WC)
+            config = next_warm_config(self._kb(space), observed, values, pending) or config
+        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)
+        return config
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:

@@ -32,13 +32,14 @@ import pandas as pd
 from . import spaces as spaces_mod
 from .cross_task import cross_task_raw, fill_gaps, fit_cross_task
 from .guard import nearest_distance_quantiles, novelty_of
-from .kb_io import KnowledgeBaseError, bundled_root
+from .kb_io import KnowledgeBaseError, bundled_root, bundled_spaces
 from .portfolio import bandwidth_table, choose_bandwidth, greedy_portfolio, kernel_weights
 from .protocol import PRIMARY_METRIC
 from .safety import calibrate, defaults_index, family_quantile, safety_start
 from .scaling import QuantileScaler
 from .scores import task_score_matrix
 from .similarity import learn_metric_weights, weighted_l1
+from .study_models import history_portfolio, uses_study_models
 from .surrogate import Configs, Surrogate, encode, encode_configs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -310,7 +311,8 @@ class KnowledgeBase:
         bandwidth is the distance to the ``k``-th nearest known task; ``k=None`` chooses it
         by local cross-validation (:mod:`warmstart.portfolio`) and applies the safety net
         (:mod:`warmstart.safety`, :meth:`novelty`): far from every known task, the defaults
-        and the configurations good everywhere. ``metafeatures=None``: tasks alike."""
+        and the configurations good everywhere. ``metafeatures=None``: tasks alike
+        (studies without meta-features: :func:`warmstart.study_models.history_portfolio`)."""
         if n < 1:
             return []
         if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
@@ -318,6 +320,8 @@ class KnowledgeBase:
         if first not in ("surrogate", "portfolio"):
             raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
         start: list[int] = []  # the surrogate's first pick
+        if metafeatures is None and uses_study_models(self):  # a history without meta-features
+            return history_portfolio(self, n)
         if metafeatures is None:
             # no meta-features: a portfolio over every known task, weighted alike
             w = np.full(len(self.task_ids), 1.0 / len(self.task_ids))
@@ -432,8 +436,6 @@ class KnowledgeBase:
     def default(cls, space: str = "xgboost-classifier") -> KnowledgeBase:
         """The knowledge base bundled with learn2tune for ``space`` (trained offline on
         the bundled meta-dataset)."""
-        from .kb_io import bundled_spaces
-
         if space not in bundled_spaces():
             raise ValueError(
                 f"no bundled knowledge base for space {space!r}; bundled: {bundled_spaces()}. "

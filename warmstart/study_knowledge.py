@@ -23,6 +23,7 @@ import pandas as pd
 from .history import ATTR_METAFEATURES, ATTR_NAME
 from .spaces import SearchSpace
 from .store import MF_PREFIX, MetaDataset, param_columns
+from .study_models import study_models
 from .study_spaces import merge_distributions, study_space
 
 #: a study needs this many completed trials to teach anything
@@ -137,5 +138,8 @@ def fit_on(md: MetaDataset, space: SearchSpace, *, maml: dict | None = None, n_x
 
     batch = (maml or {}).get("meta_batch", MAMLConfig.meta_batch)
     settings = {"members": 3, "meta_iterations": meta_iterations_for(len(md.tasks), batch), **(maml or {})}
-    return KnowledgeBase.fit(md, space.name, metric="objective", maml=settings, n_xgb=n_xgb,
-                             random_state=random_state)
+    kb = KnowledgeBase.fit(md, space.name, metric="objective", maml=settings, n_xgb=n_xgb,
+                           random_state=random_state)
+    kb.info["from_studies"] = len(kb.task_ids)  # per-study models drive its warm start
+    study_models(kb)  # fitted with the rest (a loaded knowledge base fits them at first use)
+    return kb

@@ -1,0 +1,120 @@
+"""Per-study models of knowledge learned from studies without meta-features: the warm start
+follows the past studies that rank the new study's own trials right."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import optuna
+import pytest
+
+from tuner import MetaSampler
+from warmstart import KnowledgeBase
+from warmstart.study_models import (
+    history_portfolio,
+    next_warm_config,
+    study_models,
+    uses_study_models,
+)
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def objective(best_x: float):
+    """Two families of tasks: the best ``x`` is 0.2 in one and 0.8 in the other."""
+    def f(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        y = trial.suggest_float("y", 0.0, 1.0)
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        return -((x - best_x) ** 2) - 0.5 * (y - 0.5) ** 2 - (0.05 if kind == "b" else 0.0)
+
+    return f
+
+
+@pytest.fixture(scope="module")
+def kb():
+    studies = []
+    for i, best_x in enumerate([0.2, 0.2, 0.2, 0.8, 0.8, 0.8]):
+        s = optuna.create_study(direction="maximize", study_name=f"past-{i}",
+                                sampler=optuna.samplers.TPESampler(seed=i))
+        s.optimize(objective(best_x), n_trials=30)
+        studies.append(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KnowledgeBase.from_studies(studies, maml={"members": 1, "meta_iterations": 20})
+
+
+def _observe(best_x: float, xs: list[float]) -> tuple[list[dict], np.ndarray]:
+    configs = [{"x": x, "y": 0.5, "kind": "a"} for x in xs]
+    return configs, np.array([objective(best_x)(optuna.trial.FixedTrial(c)) for c in configs])
+
+
+def test_the_weights_go_to_the_studies_that_rank_the_new_trials_right(kb):
+    assert uses_study_models(kb)
+    models = study_models(kb)
+    assert models is study_models(kb)  # fitted once
+    configs, values = _observe(0.8, [0.1, 0.5, 0.9])
+    from warmstart.surrogate import encode_configs
+
+    w = models.rank_weights(encode_configs(kb.space, configs), values)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[3:].sum() > 0.95  # the studies whose best x is 0.8
+    assert np.all(np.isin(models.columns, np.arange(len(kb.configs))))
+
+
+@pytest.mark.parametrize("best_x", [0.2, 0.8])
+def test_the_next_warm_start_configuration_follows_the_new_study(kb, best_x):
+    configs, values = _observe(best_x, [0.5, 0.05, 0.95])
+    pick = next_warm_config(kb, configs, values)
+    assert abs(pick["x"] - best_x) < 0.15, pick
+    # before two observations: nothing to rank, the static portfolio goes on
+    assert next_warm_config(kb, configs[:1], values[:1]) is None
+
+
+def test_the_zero_shot_portfolio_is_distinct_and_starts_with_the_robust_pick(kb):
+    picks = history_portfolio(kb, 6)
+    assert len(picks) == 6 and len({tuple(sorted(p.items())) for p in picks}) == 6
+    assert kb.warm_start(None, n=6) == picks
+
+
+def test_meta_sampler_follows_the_new_study_during_the_warm_start(kb):
+    first_ranked = {}
+    for best_x in (0.2, 0.8):
+        study = optuna.create_study(direction="maximize",
+                                    sampler=MetaSampler(knowledge=kb, n_warm_start=6, seed=0))
+        study.optimize(objective(best_x), n_trials=6)
+        # the two static picks are the same for both; the third follows the first two's values
+        first_ranked[best_x] = study.trials[2].params["x"]
+        assert abs(first_ranked[best_x] - best_x) < 0.15, (best_x, first_ranked)
+        # later ones hedge as the weights say: the best so far is near this study's optimum
+        assert abs(study.best_params["x"] - best_x) < 0.15
+        for t in study.trials:  # every warm-start trial took the configuration decided for it
+            decided = t.system_attrs["learn2tune:warm_start_config"]
+            assert t.params == {k: decided[k] for k in t.params}
+
+
+def test_the_gaussian_process_fits_and_knows_where_it_is_unsure():
+    from warmstart.gaussian_process import fit_gp
+
+    rng = np.random.default_rng(0)
+    a = rng.random((40, 2)) * 0.5  # data in one corner
+    fit = fit_gp(a, np.sin(4 * a[:, 0]) - a[:, 1])
+    near, far = np.array([[0.25, 0.25]]), np.array([[1.0, 1.0]])
+    mean, std = fit.predict(np.vstack([near, far]))
+    assert mean[0] == pytest.approx(np.sin(1.0) - 0.25, abs=0.05)
+    assert std[1] > 5 * std[0]
+    assert np.allclose(fit.mean(np.vstack([near, far])), mean)
+
+
+
+def test_a_sampler_with_study_models_pickles_mid_study(kb):
+    import pickle
+
+    sampler = MetaSampler(knowledge=kb, n_warm_start=4, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective(0.8), n_trials=3)
+    again = pickle.loads(pickle.dumps(sampler))
+    study.sampler = again
+    study.optimize(objective(0.8), n_trials=2)
+    assert len(study.trials) == 5 and again._kb(kb.space_name) is not None
