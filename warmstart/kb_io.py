@@ -212,7 +212,9 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
         kb.task_ids = tasks["task_id"].tolist()
         kb.task_names = tasks["name"].tolist()
         kb.fingerprints = tasks["fingerprint"].tolist()
-        kb.task_matrix = pd.read_parquet(path / "task_matrix.parquet")[kb.feature_names].to_numpy()
+        # a table without columns (knowledge of studies without meta-features) keeps no rows
+        matrix = pd.read_parquet(path / "task_matrix.parquet")[kb.feature_names].to_numpy(np.float64)
+        kb.task_matrix = matrix if kb.feature_names else np.zeros((len(kb.task_ids), 0))
         kb.scores = pd.read_parquet(path / "scores.parquet").to_numpy(np.float64)
         kb.filled = pd.read_parquet(path / "filled.parquet").to_numpy(np.float64)
         kb.scaler = QuantileScaler(kb.feature_names, pd.read_parquet(path / "scaler.parquet")[kb.feature_names].to_numpy())

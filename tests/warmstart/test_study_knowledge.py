@@ -72,6 +72,15 @@ def test_a_knowledge_base_of_studies_saves_and_loads(kb, tmp_path):
     again = KnowledgeBase.load(tmp_path / "kb")
     assert again.space_name == kb.space_name
     assert again.warm_start(None, n=2) == kb.warm_start(None, n=2)
+    assert again.task_matrix.shape == kb.task_matrix.shape
+    # past the warm start on the loaded knowledge (a knowledge base without meta-features
+    # loaded with no known task, and its surrogate phase failed on every trial)
+    from tuner import MetaSampler
+
+    study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=again, n_warm_start=2, seed=0))
+    study.optimize(related_objective(0.0), n_trials=5)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 5
+    assert {t.system_attrs.get("learn2tune:proposed_by") for t in study.trials[2:]} <= {"surrogate", "base_sampler"}
 
 
 def test_too_few_studies_are_refused_by_name(history):
