@@ -43,7 +43,7 @@ from warmstart.history import (
 )
 from warmstart.kb_io import space_of
 from warmstart.scores import copula
-from warmstart.study_models import next_warm_config
+from warmstart.study_models import next_warm_config, uses_study_models
 from warmstart.threads import one_blas_thread
 
 from .gp import candidate_units, expected_improvement, residual_gp
@@ -337,7 +337,7 @@ class MetaSampler(BaseSampler):
         if index >= len(remaining):
             return None
         config = remaining[index]
-        if self._metafeatures is None:  # knowledge of studies: follow the ones that rank this one's trials
+        if uses_study_models(self._kb(space)):  # follow the past studies that rank this one's trials
             observed, values, pending = knowledge_observations(study, space, trial.number, _ATTR_WC)
             config = next_warm_config(self._kb(space), observed, values, pending) or config
         study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)

@@ -311,8 +311,8 @@ class KnowledgeBase:
         bandwidth is the distance to the ``k``-th nearest known task; ``k=None`` chooses it
         by local cross-validation (:mod:`warmstart.portfolio`) and applies the safety net
         (:mod:`warmstart.safety`, :meth:`novelty`): far from every known task, the defaults
-        and the configurations good everywhere. ``metafeatures=None``: tasks alike
-        (studies without meta-features: :func:`warmstart.study_models.history_portfolio`)."""
+        and the configurations good everywhere. ``metafeatures=None``: tasks alike. Knowledge
+        of studies without meta-features: :func:`warmstart.study_models.history_portfolio`."""
         if n < 1:
             return []
         if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
@@ -320,7 +320,7 @@ class KnowledgeBase:
         if first not in ("surrogate", "portfolio"):
             raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
         start: list[int] = []  # the surrogate's first pick
-        if metafeatures is None and uses_study_models(self):  # a history without meta-features
+        if uses_study_models(self):  # studies without meta-features: a dataset's say nothing here
             return history_portfolio(self, n)
         if metafeatures is None:
             # no meta-features: a portfolio over every known task, weighted alike

@@ -80,9 +80,10 @@ def test_the_zero_shot_portfolio_is_distinct_and_starts_with_the_robust_pick(kb)
 
 def test_meta_sampler_follows_the_new_study_during_the_warm_start(kb):
     first_ranked = {}
-    for best_x in (0.2, 0.8):
+    for best_x, mf in ((0.2, None), (0.8, {"NumberOfInstances": 500.0})):
+        # a dataset's meta-features say nothing to knowledge without them: the same warm start
         study = optuna.create_study(direction="maximize",
-                                    sampler=MetaSampler(knowledge=kb, n_warm_start=6, seed=0))
+                                    sampler=MetaSampler(knowledge=kb, metafeatures=mf, n_warm_start=6, seed=0))
         study.optimize(objective(best_x), n_trials=6)
         # the two static picks are the same for both; the third follows the first two's values
         first_ranked[best_x] = study.trials[2].params["x"]
