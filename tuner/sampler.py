@@ -338,8 +338,11 @@ class MetaSampler(BaseSampler):
             return None
         config = remaining[index]
         if uses_study_models(self._kb(space)):  # follow the past studies that rank this one's trials
-            observed, values, pending = knowledge_observations(study, space, trial.number, _ATTR_WC)
-            config = next_warm_config(self._kb(space), observed, values, pending) or config
+            with self._lock:  # one decision at a time, each seeing the others' (threads of a process)
+                observed, values, pending = knowledge_observations(study, space, trial.number, _ATTR_WC)
+                config = next_warm_config(self._kb(space), observed, values, pending) or config
+                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)
+            return config
         study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)
         return config
 

@@ -119,3 +119,14 @@ def test_a_sampler_with_study_models_pickles_mid_study(kb):
     study.sampler = again
     study.optimize(objective(0.8), n_trials=2)
     assert len(study.trials) == 5 and again._kb(kb.space_name) is not None
+
+
+def test_threads_never_take_the_same_warm_start_configuration(kb):
+    import json
+
+    for seed in range(3):
+        study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=kb, seed=seed))
+        study.optimize(objective(0.8), n_trials=10, n_jobs=3)
+        warm = [json.dumps(t.params, sort_keys=True) for t in study.trials
+                if t.system_attrs.get("learn2tune:proposed_by") == "warm_start"]
+        assert len(warm) == 10 and len(set(warm)) == 10
