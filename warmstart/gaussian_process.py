@@ -55,6 +55,7 @@ class GPFit:
         return self.signal * matern52(pairwise_distances(b, self.rows) / self.length) @ self._alpha
 
     def predict(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation at the rows ``b``."""
         from scipy.linalg import solve_triangular
 
         if self.chol is None:

@@ -73,8 +73,12 @@ def test_the_next_warm_start_configuration_follows_the_new_study(kb, best_x):
 
 
 def test_the_zero_shot_portfolio_is_distinct_and_starts_with_the_robust_pick(kb):
+    from warmstart.portfolio import greedy_portfolio
+
     picks = history_portfolio(kb, 6)
     assert len(picks) == 6 and len({tuple(sorted(p.items())) for p in picks}) == 6
+    alike = np.full(len(kb.task_ids), 1.0 / len(kb.task_ids))
+    assert picks[0] == kb.configs[greedy_portfolio(kb.filled, alike, 1)[0]]  # rated best by the cross-task fill
     assert kb.warm_start(None, n=6) == picks
 
 
