@@ -2,7 +2,7 @@
 with a MAML surrogate adapted to the study's trials.
 
 Phases: (1) **warm start**: the first ``n_warm_start`` trials (after any the user enqueued)
-take the knowledge base's zero-shot portfolio for this dataset, from the very first trial
+take the knowledge base's zero-shot portfolio for this dataset (:mod:`tuner.warm_start`), from the very first trial
 and without ``space=`` (parameters are matched by name and distribution against the
 spaces with knowledge); (2) **surrogate**: expected improvement of a residual GP whose
 prior mean is the meta-learned surrogate adapted to the study's trials (:mod:`tuner.gp`);
@@ -17,7 +17,6 @@ threads or processes can share one study.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import warnings
@@ -43,7 +42,6 @@ from warmstart.history import (
 )
 from warmstart.kb_io import space_of
 from warmstart.scores import copula
-from warmstart.study_models import next_warm_config, uses_study_models
 from warmstart.threads import one_blas_thread
 
 from .gp import candidate_units, expected_improvement, residual_gp
@@ -51,20 +49,16 @@ from .knowledge_source import KnowledgeSource
 from .mapping import (
     best_matching_space,
     canonical,
-    enqueued_before,
-    enqueued_configs,
     into,
-    knowledge_observations,
     observations,
     plain_value,
     units_of,
     usable,
 )
+from .warm_start import WarmStart, study_key
 
 logger = logging.getLogger(__name__)
 
-_ATTR_WS = "learn2tune:warm_start_index"
-_ATTR_WC = "learn2tune:warm_start_config"
 _ATTR_SPACE = "learn2tune:resolved_space"
 #: trial system attribute: which phase proposed the trial ("warm_start", "surrogate",
 #: "base_sampler")
@@ -74,12 +68,6 @@ ATTR_NOVELTY = "learn2tune:novelty"
 _DEFAULT_WARM_START = 10
 #: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
 METAFEATURE_SECONDS = 5.0
-
-
-def _study_key(study: Study) -> tuple:
-    """A key for per-study caches: the storage object, the study id and its name (an id
-    alone can be reused by a new storage object once the old one is gone)."""
-    return (id(study._storage), study._study_id, study.study_name)
 
 
 class MetaSampler(BaseSampler):
@@ -174,7 +162,6 @@ class MetaSampler(BaseSampler):
         self._space_arg = space
         self._knowledge_arg = knowledge
         self._metric = metric
-        self._n_warm_start = _DEFAULT_WARM_START if n_warm_start is None else n_warm_start
         self._seed = seed
         self._rng = np.random.RandomState(seed)
         if constraints_func is not None:
@@ -188,14 +175,11 @@ class MetaSampler(BaseSampler):
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
         self._n_candidates = n_candidates
         self._source = KnowledgeSource(knowledge, space, history, self._task_type)
-        self._portfolios: dict[str, list[dict]] = {}
-        self._novelty: dict[str, dict] = {}  # per space: how far the dataset is from the known tasks
+        self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else n_warm_start, self._source,
+                               self._metafeatures)
         self._lock = threading.RLock()
         self._resolved: dict[tuple, str] = {}
         self._told: set[tuple] = set()  # studies told that no knowledge covers them
-        # per study: the first trial number known to be past the warm start (slots only
-        # grow with trial numbers, so later trials need not read the study's trials again)
-        self._warm_start_over: dict[tuple, int] = {}
         if adapt_steps is not None and (not isinstance(adapt_steps, int) or adapt_steps < 0):
             raise ValueError(f"adapt_steps must be None or an int >= 0, got {adapt_steps!r}")
         self._adapt_steps = adapt_steps
@@ -207,7 +191,7 @@ class MetaSampler(BaseSampler):
         state = self.__dict__.copy()
         state["_lock"] = None
         # keyed by storage object ids, which mean nothing in another process
-        state["_resolved"], state["_warm_start_over"], state["_told"] = {}, {}, set()
+        state["_resolved"], state["_told"] = {}, set()
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -227,28 +211,11 @@ class MetaSampler(BaseSampler):
     def _kb(self, space: str) -> Any:
         return self._source.kb(space)
 
-    def _portfolio(self, space: str) -> list[dict]:
-        with self._lock:
-            if space not in self._portfolios:
-                kb = self._kb(space)
-                self._portfolios[space] = kb.warm_start(self._metafeatures, n=max(self._n_warm_start, 1))
-                if self._metafeatures is not None:
-                    self._novelty[space] = kb.novelty(self._metafeatures)
-                    n = self._novelty[space]
-                    logger.info("MetaSampler: nearest known task %s at distance %.3g (farther than "
-                                "%.0f%% of known tasks are from theirs, %.0f%% of held-out families "
-                                "from the nearest other family)%s", n["nearest_task"],
-                                n["nearest_distance"], 100 * n["distance_quantile"],
-                                100 * n["family_quantile"],
-                                ": far from everything known, the warm start begins with the most "
-                                "robust configurations" if n["safety_net"] else "")
-            return self._portfolios[space]
-
     def _resolve_space(self, study: Study, name: str | None = None, dist: BaseDistribution | None = None,
                        params: Mapping[str, BaseDistribution] | None = None,
                        seen: Mapping[str, BaseDistribution] | None = None) -> str | None:
         """The knowledge space of this study (stored in the study once decided)."""
-        key = _study_key(study)
+        key = study_key(study)
         if key in self._resolved:
             return self._resolved[key]
         stored = study._storage.get_study_system_attrs(study._study_id).get(_ATTR_SPACE)
@@ -305,46 +272,8 @@ class MetaSampler(BaseSampler):
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             self._raise_error_if_multi_objective(study)
         self._base.before_trial(study, trial)
-        if "fixed_params" in trial.system_attrs or self._n_warm_start == 0:
-            return
-        if self._knowledge_arg is False:
-            return
-        # The index follows the trial number, which the storage hands out atomically: no
-        # two trials (threads or processes) can take the same warm-start slot. Enqueued
-        # trials before this one do not use a slot. The index never decreases as numbers
-        # grow (each earlier trial adds 1 to the number and at most 1 to the enqueued
-        # count), so once a trial is past the warm start, every later one is too.
-        key = _study_key(study)
-        over = self._warm_start_over.get(key)
-        if over is not None and trial.number >= over:
-            return
-        index = trial.number - enqueued_before(study, trial.number)
-        if index < self._n_warm_start:
-            study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WS, index)
-        else:
-            with self._lock:
-                self._warm_start_over[key] = min(trial.number, self._warm_start_over.get(key, trial.number))
-
-    def _warm_config(self, study: Study, trial: FrozenTrial, space: str) -> dict | None:
-        attrs = study._storage.get_trial_system_attrs(trial._trial_id)
-        if _ATTR_WS not in attrs:
-            return None
-        if _ATTR_WC in attrs:  # decided at this trial's first parameter
-            return attrs[_ATTR_WC]
-        portfolio = self._portfolio(space)
-        index, enqueued = int(attrs[_ATTR_WS]), enqueued_configs(study)
-        remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
-        if index >= len(remaining):
-            return None
-        config = remaining[index]
-        if uses_study_models(self._kb(space)):  # follow the past studies that rank this one's trials
-            with self._lock:  # one decision at a time, each seeing the others' (threads of a process)
-                observed, values, pending = knowledge_observations(study, space, trial.number, _ATTR_WC)
-                config = next_warm_config(self._kb(space), observed, values, pending) or config
-                study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)
-            return config
-        study._storage.set_trial_system_attr(trial._trial_id, _ATTR_WC, config)
-        return config
+        if self._knowledge_arg is not False:
+            self._warm.assign(study, trial)
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -357,7 +286,7 @@ class MetaSampler(BaseSampler):
             logger.warning("no knowledge available (%s); using the base sampler", exc)
             space = None
         if space is not None and self._known(space, param_name, param_distribution):
-            config = self._warm_config(study, trial, space)
+            config = self._warm.config(study, trial, space)
             key = canonical(space, param_name)
             if config is not None and key in config:
                 study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "warm_start")
@@ -375,7 +304,7 @@ class MetaSampler(BaseSampler):
         out = self._base.sample_relative(study, trial, rest) if rest else {}
         if not known:
             return out
-        config = self._warm_config(study, trial, space)
+        config = self._warm.config(study, trial, space)
         if config is not None:
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "warm_start")
             keys = {n: canonical(space, n) for n in known}
@@ -387,13 +316,13 @@ class MetaSampler(BaseSampler):
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)
-        stored = self._resolved.get(_study_key(study))
+        stored = self._resolved.get(study_key(study))
         if stored and ATTR_METAFEATURES not in study.user_attrs and self._metafeatures is not None:
             try:
                 for k, v in study_attributes(self._metafeatures, stored, metric=self._metric).items():
                     study.set_user_attr(k, v)
-                if stored in self._novelty:
-                    study.set_user_attr(ATTR_NOVELTY, self._novelty[stored])
+                if stored in self._warm.novelty:
+                    study.set_user_attr(ATTR_NOVELTY, self._warm.novelty[stored])
             except (ValueError, OSError):
                 pass
 

@@ -1,0 +1,119 @@
+"""The warm start of ``MetaSampler``: which trials take a warm-start slot and which
+configuration each slot takes.
+
+A slot follows the trial number (the storage hands numbers out atomically, so no two
+trials of any thread or process take the same slot; trials the user enqueued take none).
+Its configuration is the knowledge base's portfolio for the dataset
+(``KnowledgeBase.warm_start``), or, for knowledge learned from studies without
+meta-features, the next pick given the study's own trials so far
+(:func:`warmstart.study_models.next_warm_config`). The configuration is decided once, at the
+trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from optuna.study import Study
+from optuna.trial import FrozenTrial
+
+from warmstart.study_models import next_warm_config, uses_study_models
+
+from .knowledge_source import KnowledgeSource
+from .mapping import enqueued_before, enqueued_configs, knowledge_observations
+
+logger = logging.getLogger(__name__)
+
+#: trial system attributes: the warm-start slot of a trial, and the configuration it takes
+ATTR_INDEX = "learn2tune:warm_start_index"
+ATTR_CONFIG = "learn2tune:warm_start_config"
+
+
+def study_key(study: Study) -> tuple:
+    """A key for per-study caches: the storage object, the study id and its name (an id
+    alone can be reused by a new storage object once the old one is gone)."""
+    return (id(study._storage), study._study_id, study.study_name)
+
+
+class WarmStart:
+    """The warm-start slots of the studies a sampler drives (thread-safe, picklable)."""
+
+    def __init__(self, n: int, source: KnowledgeSource, metafeatures: Mapping[str, float] | None) -> None:
+        self.n, self._source, self._metafeatures = n, source, metafeatures
+        self._portfolios: dict[str, list[dict]] = {}
+        #: per space: how far the dataset is from the known tasks (``KnowledgeBase.novelty``)
+        self.novelty: dict[str, dict] = {}
+        # per study: the first trial number known to be past the warm start (slots only
+        # grow with trial numbers, so later trials need not read the study's trials again)
+        self._over: dict[tuple, int] = {}
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_lock"] = None
+        state["_over"] = {}  # keyed by storage object ids, which mean nothing in another process
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def portfolio(self, space: str) -> list[dict]:
+        """The knowledge's zero-shot warm start of ``space`` for this dataset (computed once)."""
+        with self._lock:
+            if space not in self._portfolios:
+                kb = self._source.kb(space)
+                self._portfolios[space] = kb.warm_start(self._metafeatures, n=max(self.n, 1))
+                if self._metafeatures is not None:
+                    self.novelty[space] = n = kb.novelty(self._metafeatures)
+                    logger.info("MetaSampler: nearest known task %s at distance %.3g (farther than "
+                                "%.0f%% of known tasks are from theirs, %.0f%% of held-out families "
+                                "from the nearest other family)%s", n["nearest_task"],
+                                n["nearest_distance"], 100 * n["distance_quantile"],
+                                100 * n["family_quantile"],
+                                ": far from everything known, the warm start begins with the most "
+                                "robust configurations" if n["safety_net"] else "")
+            return self._portfolios[space]
+
+    def assign(self, study: Study, trial: FrozenTrial) -> None:
+        """Give ``trial`` its warm-start slot, if it takes one. The index never decreases as
+        numbers grow (each earlier trial adds 1 to the number and at most 1 to the enqueued
+        count), so once a trial is past the warm start, every later one is too."""
+        if "fixed_params" in trial.system_attrs or self.n == 0:
+            return
+        key = study_key(study)
+        over = self._over.get(key)
+        if over is not None and trial.number >= over:
+            return
+        index = trial.number - enqueued_before(study, trial.number)
+        if index < self.n:
+            study._storage.set_trial_system_attr(trial._trial_id, ATTR_INDEX, index)
+        else:
+            with self._lock:
+                self._over[key] = min(trial.number, self._over.get(key, trial.number))
+
+    def config(self, study: Study, trial: FrozenTrial, space: str) -> dict[str, Any] | None:
+        """The configuration (the knowledge's names) ``trial`` takes, or None if it takes
+        no warm-start slot or the portfolio is shorter than its slot."""
+        attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+        if ATTR_INDEX not in attrs:
+            return None
+        if ATTR_CONFIG in attrs:  # decided at this trial's first parameter
+            return attrs[ATTR_CONFIG]
+        portfolio = self.portfolio(space)
+        index, enqueued = int(attrs[ATTR_INDEX]), enqueued_configs(study)
+        remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
+        if index >= len(remaining):
+            return None
+        config = remaining[index]
+        kb = self._source.kb(space)
+        with self._lock:  # one decision at a time, each seeing the others' (threads of a process)
+            if uses_study_models(kb):  # follow the past studies that rank this one's trials
+                observed, values, pending = knowledge_observations(study, space, trial.number, ATTR_CONFIG)
+                config = next_warm_config(kb, observed, values, pending) or config
+            study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, config)
+        return config
