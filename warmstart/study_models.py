@@ -137,8 +137,10 @@ def next_warm_config(kb: KnowledgeBase, observed: Sequence[Mapping[str, Any]], v
     obs = [observed[i] for i in ok]
     enc_obs = encode_configs(kb.space, obs)
     w = m.rank_weights(enc_obs, np.asarray(values, dtype=np.float64)[ok])
-    tried = [*obs, *(pending[i] for i in m.encodable(pending))]
-    current = m.predict(encode_configs(kb.space, tried)).max(axis=1)
+    waiting = [pending[i] for i in m.encodable(pending)]
+    tried = [*obs, *waiting]
+    enc_tried = np.vstack([enc_obs, encode_configs(kb.space, waiting)]) if waiting else enc_obs
+    current = m.predict(enc_tried).max(axis=1)
     taken = [m._keys[k] for k in (json.dumps(dict(c), sort_keys=True) for c in tried) if k in m._keys]
     for i in taken:  # a candidate tried: its own scores, not its model's mean
         current = np.maximum(current, m.filled[:, i])

@@ -126,6 +126,10 @@ def test_a_sampler_with_study_models_pickles_mid_study(kb):
     study.sampler = again
     study.optimize(objective(0.8), n_trials=2)
     assert len(study.trials) == 5 and again._kb(kb.space_name) is not None
+    # the unpickled sampler decided the last warm-start slot from the study's own trials
+    assert study.trials[3].system_attrs["learn2tune:proposed_by"] == "warm_start"
+    assert study.trials[3].params == {k: study.trials[3].system_attrs["learn2tune:warm_start_config"][k]
+                                      for k in study.trials[3].params}
 
 
 def test_threads_never_take_the_same_warm_start_configuration(kb):
