@@ -5,6 +5,7 @@ observations (higher is better)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.study import Study, StudyDirection
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from warmstart import spaces as spaces_mod
 
@@ -115,25 +116,45 @@ def best_matching_space(candidates: list[str], params: dict[str, BaseDistributio
     return best
 
 
-def observations(study: Study, names: list[str]) -> tuple[list[dict], np.ndarray, list[dict]]:
-    """A study's trials that set every parameter in ``names``: completed (and pruned with
-    an intermediate value) as (configs, higher-is-better scores), and running ones."""
+def observations(study: Study, names: list[str],
+                 optional: Collection[str] = ()) -> tuple[list[dict], np.ndarray, list[dict]]:
+    """A study's trials that set every parameter in ``names`` but the ``optional`` ones
+    (conditional parameters, left out of a trial's config when it did not set them):
+    completed (and pruned with an intermediate value) as (configs, higher-is-better
+    scores), and running ones."""
     sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
     configs, scores, running = [], [], []
     for t in study._get_trials(deepcopy=False, use_cache=False):
-        if not all(n in t.params for n in names):
+        if not all(n in t.params for n in names if n not in optional):
             continue
+        config = {n: t.params[n] for n in names if n in t.params}
         if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
-            configs.append({n: t.params[n] for n in names})
+            configs.append(config)
             scores.append(sign * t.value)
         elif t.state == TrialState.PRUNED and t.intermediate_values:
             last = t.intermediate_values[max(t.intermediate_values)]
             if math.isfinite(last):
-                configs.append({n: t.params[n] for n in names})
+                configs.append(config)
                 scores.append(sign * last)
         elif t.state == TrialState.RUNNING:
-            running.append({n: t.params[n] for n in names})
+            running.append(config)
     return configs, np.asarray(scores, dtype=np.float64), running
+
+
+def conditional_space(trials: Sequence[FrozenTrial]) -> dict[str, BaseDistribution]:
+    """Parameters some but not all of ``trials`` set (conditional, define-by-run ones), each
+    with the one distribution every trial that set it used (parameters drawn from several
+    distributions are left out)."""
+    seen: dict[str, BaseDistribution | None] = {}
+    counts: dict[str, int] = {}
+    for t in trials:
+        for n, d in t.distributions.items():
+            counts[n] = counts.get(n, 0) + 1
+            if n not in seen:
+                seen[n] = d
+            elif seen[n] is not None and seen[n] != d:
+                seen[n] = None
+    return {n: d for n, d in seen.items() if d is not None and counts[n] < len(trials)}
 
 
 def enqueued_configs(study: Study) -> set[str]:

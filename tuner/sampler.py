@@ -49,6 +49,7 @@ from .knowledge_source import KnowledgeSource
 from .mapping import (
     best_matching_space,
     canonical,
+    conditional_space,
     into,
     observations,
     plain_value,
@@ -264,7 +265,9 @@ class MetaSampler(BaseSampler):
         sname = self._resolve_space(study, params=space_all)
         if sname is None:
             return base_space
-        known = {n: d for n, d in space_all.items() if not d.single() and self._known(sname, n, d)}
+        # conditional (define-by-run) parameters too: a trial that does not set one ignores it
+        every = {**conditional_space(complete), **space_all}
+        known = {n: d for n, d in every.items() if not d.single() and self._known(sname, n, d)}
         return {**base_space, **known}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -338,12 +341,19 @@ class MetaSampler(BaseSampler):
         kb = self._kb(space)
         sp = spaces_mod.get_search_space(space)
         names = sorted(search_space)
-        configs, scores, running = observations(study, names)
+        complete = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+        optional = set(conditional_space(complete)) & set(names)
+        configs, scores, running = observations(study, names, optional)
         if len(scores) < 2 or not self._surrogate_phase:
             return self._base.sample_relative(study, trial, search_space)
         defaults = sp.defaults()
         canon = {n: canonical(space, n) for n in names}  # the knowledge's names of the study's
+        # a conditional parameter a trial did not set reads as the knowledge reads it (its
+        # default) for the surrogate, and as that value in the study's range for the GP
         full = [{**defaults, **{canon[n]: v for n, v in c.items()}} for c in configs]
+        fill = {n: into(search_space[n], defaults[canon[n]]) for n in optional}
+        configs = [{**fill, **c} for c in configs]
+        running = [{**fill, **c} for c in running]
         surrogate = kb.adapt(self._metafeatures or kb.neutral_metafeatures(), full, scores,
                              steps=self._adapt_steps)
         with self._lock:

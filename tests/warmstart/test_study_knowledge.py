@@ -83,6 +83,35 @@ def test_a_knowledge_base_of_studies_saves_and_loads(kb, tmp_path):
     assert {t.system_attrs.get("learn2tune:proposed_by") for t in study.trials[2:]} <= {"surrogate", "base_sampler"}
 
 
+def test_the_surrogate_phase_models_conditional_parameters(kb):
+    """``drop`` exists only when ``booster`` is 'dart': after the warm start the surrogate
+    phase proposes it with the rest (it is in the relative search space) instead of leaving
+    it to the base sampler's independent draw; a trial that does not set it ignores it."""
+    from tuner import MetaSampler
+
+    class Spy(optuna.samplers.TPESampler):
+        independent: list = []
+
+        def sample_independent(self, study, trial, name, dist):  # noqa: ANN001, ANN201
+            self.independent.append((trial.number, name))
+            return super().sample_independent(study, trial, name, dist)
+
+    spy = Spy(seed=0)
+    sampler = MetaSampler(knowledge=kb, n_warm_start=2, seed=0, base_sampler=spy)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"depth": 6, "rate": 0.03, "booster": "dart", "drop": 0.4})
+    study.enqueue_trial({"depth": 6, "rate": 0.03, "booster": "gbtree"})
+    study.optimize(related_objective(0.0), n_trials=14)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 14
+    relative = sampler.infer_relative_search_space(study, study.trials[-1])
+    assert {"depth", "rate", "booster", "drop"} <= set(relative)
+    by_surrogate = [t for t in study.trials if t.system_attrs.get("learn2tune:proposed_by") == "surrogate"]
+    assert by_surrogate and any("drop" in t.params for t in by_surrogate)
+    assert not [(n, p) for n, p in spy.independent if p == "drop" and n in {t.number for t in by_surrogate}]
+    for t in study.trials:
+        assert ("drop" in t.params) == (t.params["booster"] == "dart")
+
+
 def test_too_few_studies_are_refused_by_name(history):
     with pytest.raises(ValueError, match="at least 3 finished"):
         KnowledgeBase.from_studies(history[:2])
