@@ -141,3 +141,18 @@ def test_threads_never_take_the_same_warm_start_configuration(kb):
         warm = [json.dumps(t.params, sort_keys=True) for t in study.trials
                 if t.system_attrs.get("learn2tune:proposed_by") == "warm_start"]
         assert len(warm) == 10 and len(set(warm)) == 10
+
+
+@pytest.mark.parametrize("best_x", [0.2, 0.8])
+def test_the_guard_judges_the_knowledge_adapted_to_the_study(kb, best_x):
+    """The past studies disagree (half want x = 0.2, half 0.8): adapted to a new study's
+    trials the knowledge ranks its held-out trials right whichever half it belongs to, and
+    the guard trusts it; values that nothing explains (shuffled) are distrusted."""
+    xs = list(np.linspace(0.02, 0.98, 12))
+    configs, values = _observe(best_x, xs)
+    sur = kb.adapt(kb.neutral_metafeatures(), configs, values)
+    assert sur.diagnostics["cv_rank_correlation"] > 0.5 and sur.prior_weight == 1.0
+    shuffled = np.random.default_rng(0).permutation(values)
+    bad = kb.adapt(kb.neutral_metafeatures(), configs, shuffled)
+    assert bad.diagnostics["cv_rank_correlation"] < 0.3 and bad.prior_weight < 1.0
+    assert "cross-validated Spearman" in bad.diagnostics["reason"]
