@@ -367,3 +367,8 @@ def test_paired_methods_reads_a_results_file_and_pairs_methods(tmp_path, capsys)
     assert "a minus b" in out and "| 5 | [-0.100, -0.100] | -0.1000 [-0.100, -0.100] | 8 / 0 |" in out
     with pytest.raises(ValueError, match="no results of method 'c'"):
         pm.curves(pm.results(str(path)), "c", str(path))
+    # no arguments: the usage and a clear error, not an IndexError
+    pm.main(["--help"])
+    assert "paired_methods RESULTS.parquet meta-history" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="pass RESULTS METHOD"):
+        pm.main([])

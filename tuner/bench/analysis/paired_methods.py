@@ -58,6 +58,11 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, budgets: list[int]) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
+    if len(argv) < 2 or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        if len(argv) < 2 and not (argv and argv[0] in ("-h", "--help")):
+            raise SystemExit("error: pass RESULTS METHOD or FILE:METHOD FILE:METHOD (see above)")
+        return
     budgets = [int(b) for b in argv[2].split(",")] if len(argv) > 2 and argv[2][0].isdigit() else [5, 10, 20, 50]
     header = ("| t | first minus second: median difference | mean difference | tasks better / worse |\n"
               "|---|---|---|---|")
