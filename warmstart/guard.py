@@ -54,23 +54,27 @@ def novelty_of(kb: KnowledgeBase, v: np.ndarray) -> dict[str, Any]:
 GUARD_FOLDS = 5
 
 
-def out_of_fold(kb: KnowledgeBase, x: np.ndarray, y: np.ndarray, folds: int = GUARD_FOLDS) -> np.ndarray:
+def out_of_fold(kb: KnowledgeBase, x: np.ndarray, y: np.ndarray, folds: int = GUARD_FOLDS,
+                steps: int | None = None) -> np.ndarray:
     """The meta-trained network's prediction of each observation (inputs ``x``, scores
-    ``y``) after adapting to the observations of the other folds (a fixed shuffle: the
-    same observations give the same folds)."""
+    ``y``) after adapting (``steps`` inner steps, default as meta-trained) to the
+    observations of the other folds (a fixed shuffle: the same observations give the same
+    folds)."""
     k = min(folds, len(y))
     fold_of = np.empty(len(y), dtype=int)
     fold_of[np.argsort(np.random.RandomState(0).rand(len(y)))] = np.arange(len(y)) % k
     pred = np.empty(len(y))
     for f in range(k):
         test = fold_of == f
-        pred[test] = kb.maml.adapt(x[~test], y[~test]).predict(x[test])[0]
+        pred[test] = kb.maml.adapt(x[~test], y[~test], steps=steps).predict(x[test])[0]
     return pred
 
 
-def assess_transfer(kb: KnowledgeBase, v: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
+def assess_transfer(kb: KnowledgeBase, v: np.ndarray, x: np.ndarray, y: np.ndarray,
+                    steps: int | None = None) -> dict:
     """How far to trust the meta-knowledge for one study (see the module docstring):
-    ``prior_weight``, the reason when it is lowered, and the distances behind it."""
+    ``prior_weight``, the reason when it is lowered, and the distances behind it;
+    ``steps``: the inner steps the surrogate adapts with (the knowledge is judged as used)."""
     near = novelty_of(kb, v)
     q = near["distance_quantile"]
     diag: dict[str, Any] = {"nearest_distance": near["nearest_distance"], "distance_quantile": q}
@@ -80,7 +84,7 @@ def assess_transfer(kb: KnowledgeBase, v: np.ndarray, x: np.ndarray, y: np.ndarr
         weight *= 0.5
         reasons.append("task is farther from every known task than any training task was")
     if len(y) >= 5 and np.ptp(y) > 0:
-        rho = spearman(out_of_fold(kb, x, y), y)
+        rho = spearman(out_of_fold(kb, x, y, steps=steps), y)
         diag["cv_rank_correlation"] = rho
         if not np.isfinite(rho) or rho < 0.3:
             r = 0.0 if not np.isfinite(rho) else rho

@@ -171,7 +171,7 @@ def adapt_surrogate(kb: KnowledgeBase, metafeatures: Any, observed_configs: Sequ
     if steps is not None and (not isinstance(steps, int) or steps < 0):
         raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
     adapted = kb.maml.adapt(x, y, steps=steps)
-    diag = assess_transfer(kb, v, x, y)
+    diag = assess_transfer(kb, v, x, y, steps)
     affine = []
     if kb.xgb_models:
         if observed_raw is not None and len(y) >= 2 and np.ptp(y) > 0:
