@@ -7,8 +7,9 @@ Scores of different tasks live on different scales, so everything here learns on
 Three families of meta-learning:
 
 1. **Metric-based.** Scaled meta-features (:mod:`warmstart.scaling`), a learned task
-   distance (:mod:`warmstart.similarity`) and the zero-shot portfolio with its bandwidth
-   chosen by local cross-validation (:mod:`warmstart.portfolio`).
+   distance (:mod:`warmstart.similarity`) and the zero-shot warm start
+   (:mod:`warmstart.zero_shot`): a portfolio with its bandwidth chosen by local
+   cross-validation (:mod:`warmstart.portfolio`).
 2. **Cross-task surrogate.** An ensemble of XGBoost regressors on (scaled meta-features,
    encoded config) -> normalized score; bootstrap over tasks gives the spread.
 3. **Optimization-based.** The torch MAML surrogate (:mod:`warmstart.maml`) adapted in a
@@ -30,16 +31,15 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
+from . import zero_shot
 from .cross_task import cross_task_raw, fill_gaps, fit_cross_task
 from .guard import nearest_distance_quantiles, novelty_of
 from .kb_io import KnowledgeBaseError, bundled_root, bundled_spaces
-from .portfolio import bandwidth_table, choose_bandwidth, greedy_portfolio, kernel_weights
 from .protocol import PRIMARY_METRIC
-from .safety import calibrate, defaults_index, family_quantile, safety_start
+from .safety import calibrate, family_quantile
 from .scaling import QuantileScaler
 from .scores import task_score_matrix
 from .similarity import learn_metric_weights, weighted_l1
-from .study_models import history_portfolio, uses_study_models
 from .surrogate import Configs, Surrogate, encode, encode_configs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,16 +233,9 @@ class KnowledgeBase:
         truth = np.where(np.isfinite(self.scores), self.scores, self.filled)
         # studies' spaces (no defaults; a grid of every trial) get no safety net
         self.safety = (calibrate(self.filled, truth, self._distances(self.task_matrix), groups,
-                                 self._bandwidth_table(), self._defaults_j())
+                                 zero_shot.bandwidth_table(self), zero_shot.defaults_index_of(self))
                        if self.space_name in spaces_mod.SPACES else {"threshold": None, "groups": groups})
         return self.safety
-
-    def _defaults_j(self) -> int | None:
-        return defaults_index(self.configs, self.space.defaults()) if self.space_name in spaces_mod.SPACES else None
-
-    def _safety_on(self, d: np.ndarray) -> bool:
-        t = self.safety.get("threshold")
-        return t is not None and family_quantile(float(d.min()), self.safety.get("family_quantiles", [])) >= t
 
     def _fit_maml(self, space_obj, maml_cfg, use_metafeatures: bool, groups: list[str], prior_input: bool) -> None:
         from dataclasses import replace
@@ -312,28 +305,9 @@ class KnowledgeBase:
         by local cross-validation (:mod:`warmstart.portfolio`) and applies the safety net
         (:mod:`warmstart.safety`, :meth:`novelty`): far from every known task, the defaults
         and the configurations good everywhere. ``metafeatures=None``: tasks alike. Knowledge
-        of studies without meta-features: :func:`warmstart.study_models.history_portfolio`."""
-        if n < 1:
-            return []
-        if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
-            raise ValueError(f"k must be None (chosen by local cross-validation) or an int >= 0, got {k!r}")
-        if first not in ("surrogate", "portfolio"):
-            raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
-        start: list[int] = []  # the surrogate's first pick
-        if uses_study_models(self):  # studies without meta-features: a dataset's say nothing here
-            return history_portfolio(self, n)
-        if metafeatures is None:
-            # no meta-features: a portfolio over every known task, weighted alike
-            w = np.full(len(self.task_ids), 1.0 / len(self.task_ids))
-        else:
-            d = self.distances(metafeatures)
-            if k is None and self._safety_on(d):
-                return [dict(self.configs[j]) for j in safety_start(self.filled, n, self._defaults_j())]
-            w = kernel_weights(d, int(self._choose_k(d) if k is None else k))
-            if first == "surrogate" and self.xgb_models:
-                v = self.task_vector(metafeatures)
-                start = [int(np.argmax(self.cross_task_members(v, self._encode(self.configs)).mean(axis=0)))]
-        return [dict(self.configs[j]) for j in greedy_portfolio(self.filled, w, n, start=start)]
+        of studies without meta-features: :func:`warmstart.study_models.history_portfolio`.
+        See :mod:`warmstart.zero_shot`."""
+        return zero_shot.warm_start(self, metafeatures, n, k, first)
 
     def distances(self, metafeatures: pd.Series | Mapping[str, float]) -> np.ndarray:
         """Learned distance from a dataset to every known task (``task_ids`` order)."""
@@ -350,29 +324,12 @@ class KnowledgeBase:
         out = novelty_of(self, v)
         d = self._distances(v[None, :])[0]
         out["family_quantile"] = family_quantile(float(d.min()), self.safety.get("family_quantiles", []))
-        out["safety_net"] = self._safety_on(d)
+        out["safety_net"] = zero_shot.safety_on(self, d)
         return out
 
     def bandwidth(self, metafeatures: pd.Series | Mapping[str, float]) -> int:
         """The ``k`` :meth:`warm_start` chooses for this dataset (``k=None``)."""
-        return self._choose_k(self.distances(metafeatures))
-
-    def _choose_k(self, d: np.ndarray) -> int:
-        """The candidate bandwidth whose leave-one-out portfolios did best on the known
-        tasks near a query at distances ``d`` (see :mod:`warmstart.portfolio`)."""
-        return choose_bandwidth(d, self._bandwidth_table())
-
-    def _bandwidth_table(self) -> np.ndarray:
-        """Each known task's leave-one-out portfolio regret under each candidate bandwidth
-        (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base
-        (a fraction of a second), not stored."""
-        key = (id(self.filled), id(self.scores), id(self.task_matrix), id(self.weights))
-        if self._bw_cache is not None and self._bw_cache[0] == key:
-            return self._bw_cache[1]
-        truth = np.where(np.isfinite(self.scores), self.scores, self.filled)
-        table = bandwidth_table(self.filled, truth, self._distances(self.task_matrix))
-        self._bw_cache = (key, table)
-        return table
+        return zero_shot.choose_k(self, self.distances(metafeatures))
 
     def with_history(self, history: MetaDataset) -> KnowledgeBase:
         """A copy that also knows the tasks of ``history`` (e.g. the user's own finished

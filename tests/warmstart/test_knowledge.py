@@ -12,7 +12,7 @@ import torch
 
 from tests.conftest import MF_NAMES, SPACE
 from tuner.bench.knowledge import train_from_scratch
-from warmstart import KnowledgeBase, KnowledgeBaseError, spaces
+from warmstart import KnowledgeBase, KnowledgeBaseError, spaces, zero_shot
 from warmstart.maml import K_SLOPE, MAMLConfig, MAMLEnsemble
 from warmstart.scores import copula, spearman
 from warmstart.surrogate import encode_configs
@@ -85,9 +85,9 @@ def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
     broad = chosen(shuffled)
     assert all(k == 0 or k >= 10 for k in broad), broad
     # the table is per knowledge base, cached, and every candidate is a valid kernel
-    t = kb._bandwidth_table()
+    t = zero_shot.bandwidth_table(kb)
     assert t.shape == (len(kb.task_ids), len(BANDWIDTH_CANDIDATES)) and (t >= 0).all()
-    assert kb._bandwidth_table() is t
+    assert zero_shot.bandwidth_table(kb) is t
     for k in BANDWIDTH_CANDIDATES:
         w = _kernel(np.array([0.3, 0.1, 0.5]), k)
         assert w.sum() == pytest.approx(1.0) and w[1] == w.max()

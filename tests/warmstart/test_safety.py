@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import MF_NAMES
 from tests.warmstart.test_knowledge import saved_without
-from warmstart import KnowledgeBase
+from warmstart import KnowledgeBase, zero_shot
 from warmstart.portfolio import bandwidth_table
 from warmstart.safety import calibrate, defaults_index, family_quantile, safety_start
 
@@ -83,7 +83,7 @@ def test_knowledge_base_applies_reports_and_saves_its_safety_net(small_kb, tmp_p
     kb.safety = dict(small_kb.safety, threshold=0.0)  # every dataset counts as far
     assert kb.novelty(mf)["safety_net"] is True
     safe = kb.warm_start(mf, n=5)
-    j = kb._defaults_j()
+    j = zero_shot.defaults_index_of(kb)
     expected = [kb.configs[i] for i in safety_start(kb.filled, 5, j)]
     assert safe == expected
     if j is None:

@@ -1,0 +1,86 @@
+"""The zero-shot warm start of a knowledge base: which configurations a new dataset tries
+first (:meth:`KnowledgeBase.warm_start` is this module's :func:`warm_start`).
+
+The first configuration is the one the cross-task surrogate ranks best for the dataset's
+meta-features; a greedy portfolio continues from it, each step adding the configuration
+that most reduces the regret over the known tasks weighted by a kernel on the learned task
+distance (:mod:`warmstart.portfolio`). The kernel's bandwidth is chosen per dataset by
+local cross-validation (:func:`choose_k`), and far from every known task the safety net
+(:mod:`warmstart.safety`) starts from the most robust configurations instead. Knowledge
+learned from studies without meta-features has a warm start of its own
+(:func:`warmstart.study_models.history_portfolio`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import spaces as spaces_mod
+from .portfolio import bandwidth_table as loo_bandwidth_table
+from .portfolio import choose_bandwidth, greedy_portfolio, kernel_weights
+from .safety import defaults_index, family_quantile, safety_start
+from .study_models import history_portfolio, uses_study_models
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .knowledge import KnowledgeBase
+
+
+def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10,
+               k: int | None = None, first: str = "surrogate") -> list[dict[str, Any]]:
+    """:meth:`KnowledgeBase.warm_start` (see there and the module docstring)."""
+    if n < 1:
+        return []
+    if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
+        raise ValueError(f"k must be None (chosen by local cross-validation) or an int >= 0, got {k!r}")
+    if first not in ("surrogate", "portfolio"):
+        raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
+    start: list[int] = []  # the surrogate's first pick
+    if uses_study_models(kb):  # studies without meta-features: a dataset's say nothing here
+        return history_portfolio(kb, n)
+    if metafeatures is None:
+        # no meta-features: a portfolio over every known task, weighted alike
+        w = np.full(len(kb.task_ids), 1.0 / len(kb.task_ids))
+    else:
+        d = kb.distances(metafeatures)
+        if k is None and safety_on(kb, d):
+            return [dict(kb.configs[j]) for j in safety_start(kb.filled, n, defaults_index_of(kb))]
+        w = kernel_weights(d, int(choose_k(kb, d) if k is None else k))
+        if first == "surrogate" and kb.xgb_models:
+            v = kb.task_vector(metafeatures)
+            start = [int(np.argmax(kb.cross_task_members(v, kb._encode(kb.configs)).mean(axis=0)))]
+    return [dict(kb.configs[j]) for j in greedy_portfolio(kb.filled, w, n, start=start)]
+
+
+def choose_k(kb: KnowledgeBase, d: np.ndarray) -> int:
+    """The candidate bandwidth whose leave-one-out portfolios did best on the known tasks
+    near a query at distances ``d`` (see :mod:`warmstart.portfolio`)."""
+    return choose_bandwidth(d, bandwidth_table(kb))
+
+
+def bandwidth_table(kb: KnowledgeBase) -> np.ndarray:
+    """Each known task's leave-one-out portfolio regret under each candidate bandwidth
+    (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base (a
+    fraction of a second), not stored."""
+    key = (id(kb.filled), id(kb.scores), id(kb.task_matrix), id(kb.weights))
+    if kb._bw_cache is not None and kb._bw_cache[0] == key:
+        return kb._bw_cache[1]
+    truth = np.where(np.isfinite(kb.scores), kb.scores, kb.filled)
+    table = loo_bandwidth_table(kb.filled, truth, kb._distances(kb.task_matrix))
+    kb._bw_cache = (key, table)
+    return table
+
+
+def defaults_index_of(kb: KnowledgeBase) -> int | None:
+    """The known configuration that is the estimator's defaults (built-in spaces only)."""
+    return defaults_index(kb.configs, kb.space.defaults()) if kb.space_name in spaces_mod.SPACES else None
+
+
+def safety_on(kb: KnowledgeBase, d: np.ndarray) -> bool:
+    """Whether a dataset at distances ``d`` from the known tasks is far enough for the
+    safety net (its calibrated threshold, :mod:`warmstart.safety`)."""
+    t = kb.safety.get("threshold")
+    return t is not None and family_quantile(float(d.min()), kb.safety.get("family_quantiles", [])) >= t
