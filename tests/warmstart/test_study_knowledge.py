@@ -112,6 +112,29 @@ def test_the_surrogate_phase_models_conditional_parameters(kb):
         assert ("drop" in t.params) == (t.params["booster"] == "dart")
 
 
+def test_a_conditional_parameter_with_changing_ranges_is_left_to_the_base_sampler(kb):
+    """A define-by-run range (``drop``'s upper bound follows ``depth``) is not one
+    distribution: it stays out of the relative search space, and every trial runs."""
+    from tuner import MetaSampler
+
+    def objective(trial: optuna.Trial) -> float:
+        depth = trial.suggest_int("depth", 1, 16)
+        rate = trial.suggest_float("rate", 1e-4, 1.0, log=True)
+        booster = trial.suggest_categorical("booster", ["gbtree", "dart", "linear"])
+        v = -((depth - 6) ** 2) / 20 - (np.log10(rate) + 1.5) ** 2
+        if booster == "dart":
+            v += 0.3 * trial.suggest_float("drop", 0.0, 0.5 if depth > 8 else 0.3)
+        return v
+
+    sampler = MetaSampler(knowledge=kb, n_warm_start=2, seed=1)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial({"depth": 12, "rate": 0.03, "booster": "dart", "drop": 0.4})
+    study.enqueue_trial({"depth": 4, "rate": 0.03, "booster": "dart", "drop": 0.2})
+    study.optimize(objective, n_trials=12)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 12
+    assert "drop" not in sampler.infer_relative_search_space(study, study.trials[-1])
+
+
 def test_too_few_studies_are_refused_by_name(history):
     with pytest.raises(ValueError, match="at least 3 finished"):
         KnowledgeBase.from_studies(history[:2])
