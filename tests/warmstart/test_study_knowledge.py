@@ -90,7 +90,9 @@ def test_the_surrogate_phase_models_conditional_parameters(kb):
     from tuner import MetaSampler
 
     class Spy(optuna.samplers.TPESampler):
-        independent: list = []
+        def __init__(self, seed: int) -> None:
+            super().__init__(seed=seed)
+            self.independent: list[tuple[int, str]] = []
 
         def sample_independent(self, study, trial, name, dist):  # noqa: ANN001, ANN201
             self.independent.append((trial.number, name))
