@@ -8,6 +8,12 @@ Its configuration is the knowledge base's portfolio for the dataset
 meta-features, the next pick given the study's own trials so far
 (:func:`warmstart.study_models.next_warm_config`). The configuration is decided once, at the
 trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
+
+A decision that follows the study's own trials reads the configurations of the trials still
+running, so that no two trials take the same one. Trials of one process decide one at a
+time; across processes sharing a storage, a trial first waits (at most ``DECIDE_WAIT``
+seconds) until every earlier warm-start trial still running has decided, so decisions
+follow the trial numbers.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from optuna.study import Study
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
-from warmstart.study_models import next_warm_config, uses_study_models
+from warmstart.study_models import RANKED_FROM, next_warm_config, uses_study_models
 
 from .knowledge_source import KnowledgeSource
 from .mapping import enqueued_before, enqueued_configs, knowledge_observations
@@ -31,6 +38,8 @@ logger = logging.getLogger(__name__)
 #: trial system attributes: the warm-start slot of a trial, and the configuration it takes
 ATTR_INDEX = "learn2tune:warm_start_index"
 ATTR_CONFIG = "learn2tune:warm_start_config"
+#: seconds a warm-start trial waits for earlier running ones (other processes) to decide
+DECIDE_WAIT = 2.0
 
 
 def study_key(study: Study) -> tuple:
@@ -108,12 +117,34 @@ class WarmStart:
         index, enqueued = int(attrs[ATTR_INDEX]), enqueued_configs(study)
         remaining = [c for c in portfolio if json.dumps(c, sort_keys=True) not in enqueued]
         if index >= len(remaining):
+            study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, None)  # decided: none
             return None
         config = remaining[index]
         kb = self._source.kb(space)
+        if uses_study_models(kb):
+            await_earlier(study, trial.number)
         with self._lock:  # one decision at a time, each seeing the others' (threads of a process)
             if uses_study_models(kb):  # follow the past studies that rank this one's trials
                 observed, values, pending = knowledge_observations(study, space, trial.number, ATTR_CONFIG)
                 config = next_warm_config(kb, observed, values, pending) or config
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, config)
         return config
+
+
+def await_earlier(study: Study, number: int, timeout: float | None = None) -> None:
+    """Wait until every running warm-start trial numbered below ``number`` has decided its
+    configuration (another process's trial may be deciding right now), at most ``timeout``
+    seconds (default ``DECIDE_WAIT``; a trial whose objective is slow to ask for its first
+    parameter, or whose process died, does not hold the study up for longer). No wait while the study has
+    fewer than ``RANKED_FROM`` completed trials: slots then decide alone, and differ."""
+    deadline, pause = time.monotonic() + (DECIDE_WAIT if timeout is None else timeout), 0.005
+    while True:
+        trials = study._storage.get_all_trials(study._study_id, deepcopy=False,
+                                               states=(TrialState.COMPLETE, TrialState.RUNNING))
+        if sum(t.state == TrialState.COMPLETE for t in trials) < RANKED_FROM:
+            return
+        if not any(t.state == TrialState.RUNNING and t.number < number and ATTR_INDEX in t.system_attrs
+                   and ATTR_CONFIG not in t.system_attrs for t in trials) or time.monotonic() >= deadline:
+            return
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)

@@ -143,6 +143,58 @@ def test_threads_never_take_the_same_warm_start_configuration(kb):
         assert len(warm) == 10 and len(set(warm)) == 10
 
 
+def test_processes_sharing_a_storage_never_take_the_same_warm_start_configuration(kb, monkeypatch):
+    """Two samplers (as two processes would have, each with its own lock) on one storage:
+    a slow decision gives the other every chance to decide the same configuration, unless
+    it waits for the earlier trial's decision."""
+    import json
+    import threading
+    import time
+
+    import tuner.warm_start as ws
+
+    decide = ws.next_warm_config
+
+    def slow(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        time.sleep(0.2)
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(ws, "next_warm_config", slow)
+    storage = optuna.storages.InMemoryStorage()
+    first = optuna.create_study(direction="maximize", storage=storage, study_name="shared",
+                                sampler=MetaSampler(knowledge=kb, seed=0))
+    first.optimize(objective(0.8), n_trials=3)  # past the slots that decide alone
+    second = optuna.load_study(study_name="shared", storage=storage, sampler=MetaSampler(knowledge=kb, seed=1))
+    workers = [threading.Thread(target=s.optimize, args=(objective(0.8),), kwargs={"n_trials": 3})
+               for s in (first, second)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    warm = [json.dumps(t.params, sort_keys=True) for t in first.trials
+            if t.system_attrs.get("learn2tune:proposed_by") == "warm_start"]
+    assert len(warm) == 9 and len(set(warm)) == 9
+
+
+def test_a_dead_process_trial_holds_the_warm_start_up_only_briefly(kb, monkeypatch):
+    """A warm-start trial left running undecided (its process died) delays later trials by
+    at most ``DECIDE_WAIT``; they still take warm-start configurations."""
+    import time
+
+    import tuner.warm_start as ws
+
+    monkeypatch.setattr(ws, "DECIDE_WAIT", 0.1)
+    study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=kb, seed=0))
+    study.optimize(objective(0.8), n_trials=2)
+    dead = study._storage.create_new_trial(study._study_id)  # slot 2, never decided
+    study._storage.set_trial_system_attr(dead, ws.ATTR_INDEX, 2)
+    t0 = time.perf_counter()
+    study.optimize(objective(0.8), n_trials=2)
+    assert time.perf_counter() - t0 >= 2 * ws.DECIDE_WAIT  # each waited for it, then went on
+    later = study.trials[3:]
+    assert [t.system_attrs.get("learn2tune:proposed_by") for t in later] == ["warm_start"] * 2
+
+
 @pytest.mark.parametrize("best_x", [0.2, 0.8])
 def test_the_guard_judges_the_knowledge_adapted_to_the_study(kb, best_x):
     """The past studies disagree (half want x = 0.2, half 0.8): adapted to a new study's
