@@ -4,6 +4,7 @@ finished studies joined to them (read once per sampler, not per trial)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,8 @@ from optuna.study import Study
 
 from warmstart.history import studies_to_metadataset
 from warmstart.kb_io import bundled_spaces, space_of
+
+logger = logging.getLogger(__name__)
 
 
 class KnowledgeSource:
@@ -70,11 +73,18 @@ class KnowledgeSource:
                     from warmstart.history import is_learn2tune_study
                     from warmstart.study_knowledge import studies_metadataset
 
-                    others = [s for s in self.studies() if not is_learn2tune_study(s.user_attrs)]
+                    studies = self.studies()
+                    others = [s for s in studies if not is_learn2tune_study(s.user_attrs)]
                     try:
                         self._derived_md = studies_metadataset(others)
-                    except ValueError:
+                    except ValueError as exc:
                         self._derived_md = False
+                        if others or not studies:  # not a history of built-in spaces only
+                            n = len(studies)
+                            where = (self.history if isinstance(self.history, str)
+                                     else f"{n} stud{'y' if n == 1 else 'ies'}")
+                            logger.warning("MetaSampler: history (%s) not learned from: %s", where,
+                                           exc if studies else "it holds no study")
             return self._derived_md or None
 
     def studies(self) -> list[Any]:

@@ -142,6 +142,23 @@ def test_too_few_studies_are_refused_by_name(history):
         KnowledgeBase.from_studies(history[:2])
 
 
+def test_a_history_too_small_to_learn_from_says_why(history, caplog):
+    """MetaSampler(history=...) with too few studies samples with the base sampler and
+    says why the history was not used (it did so silently)."""
+    import logging
+
+    from tuner import MetaSampler
+
+    for given, told in [(history[:1], "1 study"), ([], "it holds no study")]:
+        caplog.clear()
+        study = optuna.create_study(direction="maximize", sampler=MetaSampler(history=given, seed=0))
+        with caplog.at_level(logging.WARNING, logger="tuner"):
+            study.optimize(related_objective(0.0), n_trials=2)
+        said = [r.message for r in caplog.records if "not learned from" in r.message]
+        assert len(said) == 1 and told in said[0]
+        assert "learn2tune:proposed_by" not in study.trials[-1].system_attrs
+
+
 def test_distributions_merge_across_studies():
     assert merge_distributions([IntDistribution(1, 8), IntDistribution(4, 16)]) == IntDistribution(1, 16)
     assert merge_distributions([FloatDistribution(1e-3, 1, log=True), FloatDistribution(1e-4, 0.1, log=True)]) \
