@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from optuna.storages import BaseStorage
 from optuna.study import Study
 
 from warmstart.history import studies_to_metadataset
@@ -22,10 +23,10 @@ class KnowledgeSource:
     """Knowledge bases by space, loaded lazily and cached (thread-safe, picklable).
 
     ``knowledge``: None (bundled), False (none), a folder path or a KnowledgeBase;
-    ``space``: restricts to one built-in space; ``history``: an Optuna storage URL or
-    studies whose finished learn2tune trials join the knowledge."""
+    ``space``: restricts to one built-in space; ``history``: an Optuna storage URL, a
+    storage or studies (checked by ``warmstart.study_knowledge.checked_source``)."""
 
-    def __init__(self, knowledge: Any, space: str | None, history: str | Sequence[Study] | None,
+    def __init__(self, knowledge: Any, space: str | None, history: str | BaseStorage | Sequence[Study] | None,
                  task_type: str | None) -> None:
         self.knowledge, self.space, self.history, self.task_type = knowledge, space, history, task_type
         self._kbs: dict[str, Any] = {}

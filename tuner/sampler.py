@@ -31,6 +31,7 @@ from optuna.distributions import (
     CategoricalDistribution,
 )
 from optuna.samplers import BaseSampler
+from optuna.storages import BaseStorage
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
@@ -38,6 +39,7 @@ from metafeatures import task_of
 from warmstart import spaces as spaces_mod
 from warmstart.history import (
     ATTR_METAFEATURES,
+    checked_source,
     study_attributes,
 )
 from warmstart.kb_io import space_of
@@ -91,9 +93,11 @@ class MetaSampler(BaseSampler):
         Warm-start trials (default 10).
     base_sampler : optuna.samplers.BaseSampler, optional
         Samples what the knowledge does not cover (default ``TPESampler(seed=seed)``).
-    history : str or list of optuna.Study, optional
-        An Optuna storage URL or studies; finished learn2tune studies there join the
-        meta-knowledge for warm starts.
+    history : str, optuna storage or list of optuna.Study, optional
+        Past studies: an Optuna storage URL, a storage, or studies (read once, at the
+        first trial). Finished learn2tune studies there join the bundled knowledge of
+        their space; any other finished studies (3 or more, 10+ completed trials each)
+        are learned from on their own space (see "Learn from your own studies").
     metric : str, optional
         The name of the metric the objective returns (e.g. ``"roc_auc"``, ``"log_loss"``),
         recorded in the study so that it becomes meta-data under that name; not recorded
@@ -126,7 +130,7 @@ class MetaSampler(BaseSampler):
         knowledge: Any = None,
         n_warm_start: int | None = None,
         base_sampler: BaseSampler | None = None,
-        history: str | Sequence[Study] | None = None,
+        history: str | BaseStorage | Sequence[Study] | None = None,
         seed: int | None = None,
         n_candidates: int = 1000,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
@@ -175,6 +179,8 @@ class MetaSampler(BaseSampler):
         self._constraints_func = constraints_func
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
         self._n_candidates = n_candidates
+        if history is not None:
+            history = checked_source(history)  # a wrong argument says so now, not at trial 1
         self._source = KnowledgeSource(knowledge, space, history, self._task_type)
         self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else n_warm_start, self._source,
                                self._metafeatures)

@@ -135,10 +135,51 @@ def studies_to_metadataset(studies: Iterable[Any]) -> MetaDataset:
     return MetaDataset(tasks, evals, {"imported_from": "optuna studies"})
 
 
+def checked_source(source: Any, argument: str = "history") -> Any:
+    """``source`` of past studies, checked without reading them: an Optuna storage URL
+    (an SQLite file must exist: reading would create it), an Optuna storage, or studies
+    (returned as a list). Anything else raises, naming ``argument`` and the fix."""
+    import optuna
+
+    if isinstance(source, optuna.storages.BaseStorage):
+        return source
+    if isinstance(source, str):
+        from pathlib import Path
+
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(source)
+            url.get_dialect()
+        except Exception as exc:  # sqlalchemy's ArgumentError, NoSuchModuleError
+            raise ValueError(f"{argument}={source!r} is not a storage URL Optuna can read ({exc}); pass "
+                             f"one such as 'sqlite:///studies.db', or a list of studies") from None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+                and not Path(url.database).exists():
+            raise ValueError(f"{argument}={source!r}: no database file {url.database!r}; pass the URL of "
+                             f"the storage that holds your past studies")
+        return source
+    if isinstance(source, optuna.Study):
+        return [source]
+    try:
+        studies = list(source)
+    except TypeError:
+        raise TypeError(f"{argument} must be an Optuna storage URL, an Optuna storage or a list of "
+                        f"studies, got {type(source).__name__}") from None
+    wrong = sorted({type(s).__name__ for s in studies if not isinstance(s, optuna.Study)})
+    if wrong:
+        raise TypeError(f"{argument} must hold optuna.Study objects (optuna.load_study(...)), got "
+                        f"{', '.join(wrong)}")
+    return studies
+
+
 def import_studies(storage: str) -> MetaDataset:
     """Every finished learn2tune study of an Optuna storage URL, as a MetaDataset."""
     import optuna
 
+    storage = checked_source(storage, "storage")
+    if not isinstance(storage, (str, optuna.storages.BaseStorage)):
+        raise TypeError(f"storage must be an Optuna storage URL or storage, got {type(storage).__name__}")
     summaries = optuna.get_all_study_summaries(storage)
     studies = [optuna.load_study(study_name=s.study_name, storage=storage) for s in summaries]
     return studies_to_metadataset(studies)

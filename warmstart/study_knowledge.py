@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .history import ATTR_METAFEATURES, ATTR_NAME
+from .history import ATTR_METAFEATURES, ATTR_NAME, checked_source
 from .spaces import SearchSpace
 from .store import MF_PREFIX, MetaDataset, param_columns
 from .study_models import study_models
@@ -32,19 +32,20 @@ MIN_TRIALS = 10
 EPISODES_PER_STUDY, MIN_ITERATIONS, MAX_ITERATIONS = 128, 80, 150
 
 
-def load_studies(source: str | Iterable[Any], pattern: str | None = None) -> list[Any]:
-    """Studies from an Optuna storage URL (every study, or those whose name matches the
-    regular expression ``pattern``) or a list of studies."""
+def load_studies(source: str | Iterable[Any], pattern: str | None = None, argument: str = "history") -> list[Any]:
+    """Studies from an Optuna storage URL or storage (every study, or those whose name
+    matches the regular expression ``pattern``) or a list of studies (``argument``: the
+    name errors give the source)."""
     import optuna
 
-    if isinstance(source, str):
+    source = checked_source(source, argument)
+    if isinstance(source, (str, optuna.storages.BaseStorage)):
         summaries = optuna.get_all_study_summaries(source)
         names = [s.study_name for s in summaries]
         if pattern:
             names = [n for n in names if re.search(pattern, n)]
         return [optuna.load_study(study_name=n, storage=source) for n in names]
-    studies = list(source)
-    return [s for s in studies if not pattern or re.search(pattern, s.study_name)]
+    return [s for s in source if not pattern or re.search(pattern, s.study_name)]
 
 
 def _usable(study: Any) -> list[Any]:
@@ -115,7 +116,7 @@ def fit_from_studies(studies: str | Iterable[Any], *, pattern: str | None = None
                      maml: dict | None = None, n_xgb: int = 3, random_state: int = 0) -> Any:
     """A :class:`~warmstart.KnowledgeBase` learned from finished studies (see the module
     docstring): ``studies`` is an Optuna storage URL or a list of studies."""
-    md, space = studies_metadataset(load_studies(studies, pattern))
+    md, space = studies_metadataset(load_studies(studies, pattern, "studies"))
     return fit_on(md, space, maml=maml, n_xgb=n_xgb, random_state=random_state)
 
 

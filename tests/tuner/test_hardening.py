@@ -303,3 +303,33 @@ def test_16_the_demo_says_what_it_does_before_the_refit(capsys, monkeypatch):
     with pytest.raises(RuntimeError, match="stopped"):
         main(["demo"])
     assert "refitting the bundled knowledge base" in capsys.readouterr().out
+
+
+def test_19_a_wrong_history_is_refused_by_name_and_creates_no_file(tmp_path, capsys):
+    """A typo in the history's SQLite path made an empty database file there and tuned
+    without the history, silently; other wrong values failed at the first trial."""
+    from tuner import MetaSampler
+    from warmstart import KnowledgeBase
+
+    missing = tmp_path / "typo.db"
+    for bad, error, said in [(f"sqlite:///{missing}", ValueError, "no database file"),
+                             ("nonsense://x", ValueError, "not a storage URL"),
+                             (42, TypeError, "got int"), (["past"], TypeError, "optuna.Study")]:
+        with pytest.raises(error, match=said) as info:
+            MetaSampler(history=bad)
+        assert "history" in str(info.value)
+        with pytest.raises(error, match=said) as info:
+            KnowledgeBase.from_studies(bad)
+        assert "studies" in str(info.value)
+    assert main(["fit-kb", "--metadata", "default", "--history", f"sqlite:///{missing}",
+                 "--out", str(tmp_path / "kb")]) == 2
+    assert "no database file" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "kb").exists()
+    # an Optuna storage object is a history too
+    storage = optuna.storages.InMemoryStorage()
+    for i in range(3):
+        past = optuna.create_study(storage=storage, study_name=f"past-{i}")
+        past.optimize(lambda t, i=i: (t.suggest_float("x", 0, 1) - 0.2 * i) ** 2, n_trials=10)
+    study = optuna.create_study(sampler=MetaSampler(history=storage, seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.2) ** 2, n_trials=1)
+    assert study.trials[0].system_attrs["learn2tune:proposed_by"] == "warm_start"
