@@ -24,7 +24,7 @@ class KnowledgeSource:
 
     ``knowledge``: None (bundled), False (none), a folder path or a KnowledgeBase;
     ``space``: restricts to one built-in space; ``history``: an Optuna storage URL, a
-    storage or studies (checked by ``warmstart.study_knowledge.checked_source``)."""
+    storage or studies (checked by ``warmstart.history.checked_source``)."""
 
     def __init__(self, knowledge: Any, space: str | None, history: str | BaseStorage | Sequence[Study] | None,
                  task_type: str | None) -> None:

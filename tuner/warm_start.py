@@ -134,9 +134,10 @@ class WarmStart:
 def await_earlier(study: Study, number: int, timeout: float | None = None) -> None:
     """Wait until every running warm-start trial numbered below ``number`` has decided its
     configuration (another process's trial may be deciding right now), at most ``timeout``
-    seconds (default ``DECIDE_WAIT``; a trial whose objective is slow to ask for its first
-    parameter, or whose process died, does not hold the study up for longer). No wait while the study has
-    fewer than ``RANKED_FROM`` completed trials: slots then decide alone, and differ."""
+    seconds (default ``DECIDE_WAIT``: a trial whose objective is slow to ask for its first
+    parameter, or whose process died, does not hold the study up for longer). No wait while
+    the study has fewer than ``RANKED_FROM`` completed trials: slots then decide alone, and
+    differ."""
     deadline, pause = time.monotonic() + (DECIDE_WAIT if timeout is None else timeout), 0.005
     while True:
         trials = study._storage.get_all_trials(study._study_id, deepcopy=False,

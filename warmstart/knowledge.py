@@ -365,7 +365,7 @@ class KnowledgeBase:
     @classmethod
     def from_studies(cls, studies: Any, *, pattern: str | None = None, maml: dict | None = None,
                      random_state: int = 0) -> KnowledgeBase:
-        """Learn from finished Optuna studies on any search space (a storage URL, with an
+        """Learn from finished Optuna studies on any search space (a storage URL or storage, with an
         optional regular expression ``pattern`` on study names, or a list of studies); see
         :mod:`warmstart.study_knowledge`."""
         from .study_knowledge import fit_from_studies

@@ -115,7 +115,7 @@ def studies_metadataset(studies: Sequence[Any]) -> tuple[MetaDataset, SearchSpac
 def fit_from_studies(studies: str | Iterable[Any], *, pattern: str | None = None,
                      maml: dict | None = None, n_xgb: int = 3, random_state: int = 0) -> Any:
     """A :class:`~warmstart.KnowledgeBase` learned from finished studies (see the module
-    docstring): ``studies`` is an Optuna storage URL or a list of studies."""
+    docstring): ``studies`` is an Optuna storage URL, a storage or a list of studies."""
     md, space = studies_metadataset(load_studies(studies, pattern, "studies"))
     return fit_on(md, space, maml=maml, n_xgb=n_xgb, random_state=random_state)
 
