@@ -256,6 +256,31 @@ def test_history_bench_runs_every_method_and_the_peer_adapter(monkeypatch):
         assert set(out["method"]) == {"meta-learn-tpe"}
 
 
+def test_history_bench_resumes_from_its_parts(tmp_path, monkeypatch):
+    """`bench history --out F` keeps each held-out study's rows in F.parts/: a rerun reads
+    them instead of running them (same rows), runs only what is missing (another method),
+    and refuses parts from other arguments."""
+    from tuner.bench import history as bh
+
+    parts = tmp_path / "h.parquet.parts"
+    first = bh.run(n_tasks=3, trials=3, seeds=1, history_trials=12, methods=["tpe"], parts=parts)
+    assert sorted(p.name for p in parts.glob("*.parquet")) == ["000-tpe.parquet", "001-tpe.parquet",
+                                                               "002-tpe.parquet"]
+    calls = []
+    monkeypatch.setattr(bh, "_histories", lambda *a, **k: calls.append(a) or {})
+    again = bh.run(n_tasks=3, trials=3, seeds=1, history_trials=12, methods=["tpe"], parts=parts)
+    assert not calls  # nothing left to run: not even the history
+    pd.testing.assert_frame_equal(first.sort_values(["task_id", "t"]).reset_index(drop=True),
+                                  again.sort_values(["task_id", "t"]).reset_index(drop=True))
+    monkeypatch.undo()
+    more = bh.run(n_tasks=3, trials=3, seeds=1, history_trials=12, methods=["tpe", "ws-cmaes"], parts=parts)
+    assert set(more["method"]) == {"tpe", "ws-cmaes"} and len(list(parts.glob("*-ws-cmaes.parquet"))) == 3
+    with pytest.raises(ValueError, match="trials"):
+        bh.run(n_tasks=3, trials=4, seeds=1, history_trials=12, methods=["tpe"], parts=parts)
+    assert main(["bench", "history", "--quick", "--methods", "tpe", "--out", str(tmp_path / "q.parquet")]) == 0
+    assert (tmp_path / "q.parquet").exists() and len(list((tmp_path / "q.parquet.parts").glob("*-tpe.parquet"))) == 4
+
+
 def test_history_bench_on_the_random_forest_with_a_conditional_depth():
     """The second family of `bench history`: the random forest under renamed parameters,
     its depth set only behind a categorical switch; WS-CMA-ES reads the history projected

@@ -158,8 +158,14 @@ def _histories(md: MetaDataset, space: str, task_ids: Sequence[str], trials: int
 def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks: int = 20,
         trials: int = 50, seeds: int = 5, history_trials: int = 50, methods: Sequence[str] = METHODS,
         unrelated: bool = False, peers: str | None = None, maml: dict | None = None,
+        parts: str | Path | None = None,
         progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
-    """One row per (task, method, seed, t): best-so-far and normalized regret."""
+    """One row per (task, method, seed, t): best-so-far and normalized regret.
+
+    ``parts``: a folder that keeps each held-out study's rows per method as they finish
+    (``NNN-METHOD.parquet``, written atomically): a rerun with the same folder and
+    arguments reads them instead of running them again (a run with other arguments is
+    refused: its rows would not compare)."""
     if space not in RENAMES:
         raise ValueError(f"bench history renames the parameters of the spaces {sorted(RENAMES)}; "
                          f"got space {space!r}: pass one of them with --space")
@@ -170,23 +176,38 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
     order = [t for group in zip(*by_family.tolist()) for t in group]
     order += [t for t in table["task_id"].sort_values() if t not in order]
     task_ids = order[:n_tasks]
+    folder = None if parts is None else _parts_folder(parts, {
+        "metadata": str(metadata), "space": space, "trials": trials, "seeds": seeds,
+        "history_trials": history_trials, "unrelated": unrelated, "maml": maml})
+    done: dict[tuple[int, str], pd.DataFrame] = {}
+    if folder is not None:
+        for k in range(len(task_ids)):
+            for method in methods:
+                if (f := folder / f"{k:03d}-{method}.parquet").exists():
+                    done[k, method] = pd.read_parquet(f)
     peer = load_peer(peers) if "meta-learn-tpe" in methods else None
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        history = _histories(md, space, task_ids, history_trials, unrelated)
+    history: dict[str, optuna.Study] = {}
+    if len(done) < len(task_ids) * len(methods):  # the history only if something is left to run
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            history = _histories(md, space, task_ids, history_trials, unrelated)
     metric = "roc_auc" if "classifier" in space else "r2"
-    rows = []
+    frames = []
     for k, tid in enumerate(task_ids):
-        f = TaskObjective(md, tid, space, metric)
-        sources = [s for other, s in history.items() if other != tid]
-        kb = None
-        if "meta-history" in methods:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                kb = KnowledgeBase.from_studies(sources, maml=maml)
-        source_trials = [t for s in sources for t in s.trials]
-        for method in methods:
+        todo = [m for m in methods if (k, m) not in done]
+        frames += [done[k, m] for m in methods if (k, m) in done]
+        if todo:
+            f = TaskObjective(md, tid, space, metric)
+            sources = [s for other, s in history.items() if other != tid]
+            kb = None
+            if "meta-history" in todo:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    kb = KnowledgeBase.from_studies(sources, maml=maml)
+            source_trials = [t for s in sources for t in s.trials]
+        for method in todo:
+            rows = []
             for seed in range(seeds):
                 if method == "meta-history":
                     from tuner import MetaSampler
@@ -210,6 +231,36 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
                 rows += [{"task_id": tid, "method": method, "seed": seed, "t": i + 1, "best": b,
                           "regret": f.regret(b), "seconds": time.perf_counter() - t0}
                          for i, b in enumerate(best)]
+            frame = pd.DataFrame(rows)
+            if folder is not None:
+                _write_atomic(frame, folder / f"{k:03d}-{method}.parquet")
+            frames.append(frame)
         if progress is not None:
             progress(k + 1, len(task_ids), tid)
-    return pd.DataFrame(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _parts_folder(parts: str | Path, arguments: dict[str, Any]) -> Path:
+    """The parts folder, made if new; refused if its parts came from other arguments."""
+    import json
+
+    folder = Path(parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "arguments.json"
+    if manifest.exists():
+        before = json.loads(manifest.read_text())
+        if before != json.loads(json.dumps(arguments)):
+            changed = sorted(k for k in set(before) | set(arguments) if before.get(k) != arguments.get(k))
+            raise ValueError(f"the parts in {folder} come from a run with other arguments ({', '.join(changed)}: "
+                             f"{ {k: before.get(k) for k in changed} }); pass another --out, or remove {folder}")
+    else:
+        tmp = manifest.with_suffix(".tmp")
+        tmp.write_text(json.dumps(arguments, sort_keys=True))
+        tmp.replace(manifest)
+    return folder
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_parquet(tmp)
+    tmp.replace(path)

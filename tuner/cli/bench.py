@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from .output import emit_markdown, markdown, print_table
@@ -113,7 +114,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     elif what == "tuning":
         import json
         import shlex
-        from pathlib import Path
 
         import optuna
         import pandas as pd
@@ -166,13 +166,19 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from ..bench import tuning_report as br
 
         methods = args.methods.split(",") if args.methods else list(bh.METHODS)
+        parts = Path(f"{args.out}.parts") if args.out else None
+        if parts is not None:
+            print(f"each held-out study's rows are kept in {parts}/ as they finish: the same command "
+                  f"resumes an interrupted run")
         with _progress_bar("history", "running the history's studies") as on_progress:
             res = bh.run(args.metadata, args.space, n_tasks=args.max_tasks or (4 if args.quick else 20),
                          trials=10 if args.quick else args.trials, seeds=1 if args.quick else args.seeds,
                          history_trials=15 if args.quick else 50, methods=methods,
-                         unrelated=args.unrelated, peers=args.peers, progress=on_progress)
+                         unrelated=args.unrelated, peers=args.peers, parts=parts, progress=on_progress)
         if args.out:
-            res.to_parquet(args.out)
+            tmp = Path(f"{args.out}.tmp")
+            res.to_parquet(tmp)
+            tmp.replace(args.out)
         budgets = [b for b in (1, 5, 10, 20, 30, 50) if b <= int(res["t"].max())]
         summ = br.summarize(res, budgets)
         for name in ("median", "mean"):
@@ -245,8 +251,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="a small, fast variant")
     p.add_argument("--markdown", action="store_true", help="also print the results as markdown")
     p.add_argument("--md", default=None, help="write the markdown results to this file")
-    p.add_argument("--out", default=None, help="output folder ('tuning') or CSV ('knowledge')")
-    p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning'")
+    p.add_argument("--out", default=None, help="output folder ('tuning'), CSV ('knowledge') or Parquet "
+                   "file ('history': its parts, kept in OUT.parts/, let a rerun resume)")
+    p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning' and 'history'")
     p.add_argument("--trials", type=int, default=50, help="trials per method and seed ('tuning')")
     p.add_argument("--configs", type=int, default=40, help="configs per task for 'build'")
     p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning')")
