@@ -33,9 +33,11 @@ import optuna
 import pandas as pd
 
 from warmstart import KnowledgeBase, MetaDataset
+from warmstart.store import atomic_write_parquet
 
 from .folds import task_table
 from .objectives import TaskObjective
+from .protocol_file import keep_protocol
 
 _XGB_RENAME = {"n_estimators": "trees", "learning_rate": "step", "max_depth": "depth",
                "min_child_weight": "leaf_weight", "subsample": "row_share", "colsample_bytree": "col_share",
@@ -176,9 +178,11 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
     order = [t for group in zip(*by_family.tolist()) for t in group]
     order += [t for t in table["task_id"].sort_values() if t not in order]
     task_ids = order[:n_tasks]
-    folder = None if parts is None else _parts_folder(parts, {
-        "metadata": str(metadata), "space": space, "trials": trials, "seeds": seeds,
-        "history_trials": history_trials, "unrelated": unrelated, "maml": maml})
+    folder = None if parts is None else Path(parts)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        keep_protocol(folder, {"metadata": str(metadata), "space": space, "trials": trials, "seeds": seeds,
+                               "history_trials": history_trials, "unrelated": unrelated, "maml": maml})
     done: dict[tuple[int, str], pd.DataFrame] = {}
     if folder is not None:
         for k in range(len(task_ids)):
@@ -233,34 +237,8 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
                          for i, b in enumerate(best)]
             frame = pd.DataFrame(rows)
             if folder is not None:
-                _write_atomic(frame, folder / f"{k:03d}-{method}.parquet")
+                atomic_write_parquet(frame, folder / f"{k:03d}-{method}.parquet")
             frames.append(frame)
         if progress is not None:
             progress(k + 1, len(task_ids), tid)
     return pd.concat(frames, ignore_index=True)
-
-
-def _parts_folder(parts: str | Path, arguments: dict[str, Any]) -> Path:
-    """The parts folder, made if new; refused if its parts came from other arguments."""
-    import json
-
-    folder = Path(parts)
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = folder / "arguments.json"
-    if manifest.exists():
-        before = json.loads(manifest.read_text())
-        if before != json.loads(json.dumps(arguments)):
-            changed = sorted(k for k in set(before) | set(arguments) if before.get(k) != arguments.get(k))
-            raise ValueError(f"the parts in {folder} come from a run with other arguments ({', '.join(changed)}: "
-                             f"{ {k: before.get(k) for k in changed} }); pass another --out, or remove {folder}")
-    else:
-        tmp = manifest.with_suffix(".tmp")
-        tmp.write_text(json.dumps(arguments, sort_keys=True))
-        tmp.replace(manifest)
-    return folder
-
-
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_parquet(tmp)
-    tmp.replace(path)

@@ -31,6 +31,7 @@ from warmstart.store import atomic_write_parquet, atomic_write_text
 from .anchors import ANCHORS, anchor_value
 from .folds import holdout_fingerprints, rows_bucket, task_folds, task_table
 from .objectives import RealObjective, TaskObjective
+from .protocol_file import keep_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -257,13 +258,7 @@ def run(
         if max_known_tasks < 3:
             raise ValueError(f"max_known_tasks must be >= 3 (a knowledge base needs 3 tasks), got {max_known_tasks}")
         protocol["max_known_tasks"] = max_known_tasks
-    ppath = out / "protocol.json"
-    if ppath.exists() and json.loads(ppath.read_text()) != json.loads(json.dumps(protocol)):
-        old, new = json.loads(ppath.read_text()), json.loads(json.dumps(protocol))
-        diff = next(k for k in [*new, *old] if old.get(k) != new.get(k))
-        raise ValueError(f"{str(out)!r} holds a run with {diff}={old.get(diff)!r}; this run asks for "
-                         f"{diff}={new.get(diff)!r}: its results are not comparable. Use another --out.")
-    atomic_write_text(json.dumps(protocol, indent=1), ppath)
+    keep_protocol(out, protocol)
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"unknown method {m!r}; choose from {METHODS}")

@@ -176,9 +176,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                          history_trials=15 if args.quick else 50, methods=methods,
                          unrelated=args.unrelated, peers=args.peers, parts=parts, progress=on_progress)
         if args.out:
-            tmp = Path(f"{args.out}.tmp")
-            res.to_parquet(tmp)
-            tmp.replace(args.out)
+            from warmstart.store import atomic_write_parquet
+
+            atomic_write_parquet(res, Path(args.out))
         budgets = [b for b in (1, 5, 10, 20, 30, 50) if b <= int(res["t"].max())]
         summ = br.summarize(res, budgets)
         for name in ("median", "mean"):
