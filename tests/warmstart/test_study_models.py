@@ -195,6 +195,42 @@ def test_a_dead_process_trial_holds_the_warm_start_up_only_briefly(kb, monkeypat
     assert [t.system_attrs.get("learn2tune:proposed_by") for t in later] == ["warm_start"] * 2
 
 
+HISTORY_WORKER = r"""
+import sys, optuna
+sys.path.insert(0, {root!r})
+from tests.warmstart.test_study_models import objective
+from tuner import MetaSampler
+from warmstart import KnowledgeBase
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.load_study(study_name="shared", storage={url!r},
+                          sampler=MetaSampler(knowledge=KnowledgeBase.load({kb!r}), seed=int(sys.argv[1])))
+study.optimize(objective(0.8), n_trials=5)
+"""
+
+
+@pytest.mark.slow
+def test_processes_sharing_a_sqlite_study_take_distinct_warm_start_configurations(kb, tmp_path):
+    """Three processes, one SQLite study, knowledge learned from studies: every trial runs
+    and the ten warm-start trials are ten configurations."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kb.save(tmp_path / "kb")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="shared", storage=url, direction="maximize")
+    root = str(Path(__file__).resolve().parents[2])
+    code = HISTORY_WORKER.format(root=root, url=url, kb=str(tmp_path / "kb"))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)]) for i in range(3)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    trials = optuna.load_study(study_name="shared", storage=url).get_trials()
+    assert len(trials) == 15 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    warm = [json.dumps(t.params, sort_keys=True) for t in trials
+            if t.system_attrs.get("learn2tune:proposed_by") == "warm_start"]
+    assert len(warm) == 10 and len(set(warm)) == 10
+
+
 @pytest.mark.parametrize("best_x", [0.2, 0.8])
 def test_the_guard_judges_the_knowledge_adapted_to_the_study(kb, best_x):
     """The past studies disagree (half want x = 0.2, half 0.8): adapted to a new study's
