@@ -259,7 +259,7 @@ def test_history_bench_runs_every_method_and_the_peer_adapter(monkeypatch):
 def test_history_bench_resumes_from_its_parts(tmp_path, monkeypatch):
     """`bench history --out F` keeps each held-out study's rows in F.parts/: a rerun reads
     them instead of running them (same rows), runs only what is missing (another method),
-    and refuses parts from other arguments."""
+    and refuses parts from other arguments; worker processes share the studies out."""
     from tuner.bench import history as bh
 
     parts = tmp_path / "h.parquet.parts"
@@ -277,6 +277,16 @@ def test_history_bench_resumes_from_its_parts(tmp_path, monkeypatch):
     assert set(more["method"]) == {"tpe", "ws-cmaes"} and len(list(parts.glob("*-ws-cmaes.parquet"))) == 3
     with pytest.raises(ValueError, match="trials"):
         bh.run(n_tasks=3, trials=4, seeds=1, history_trials=12, methods=["tpe"], parts=parts)
+    # two worker processes, each on every other held-out study: the same rows
+    shared = bh.run(n_tasks=3, trials=3, seeds=1, history_trials=12, methods=["tpe"], workers=2,
+                    parts=tmp_path / "w.parts")
+    cols = ["task_id", "method", "seed", "t", "best", "regret"]  # not the seconds
+    pd.testing.assert_frame_equal(first.sort_values(["task_id", "t"]).reset_index(drop=True)[cols],
+                                  shared.sort_values(["task_id", "t"]).reset_index(drop=True)[cols])
+    assert sorted(p.name for p in (tmp_path / "w.parts").glob("*.parquet")) == [
+        "000-tpe.parquet", "001-tpe.parquet", "002-tpe.parquet"]
+    with pytest.raises(ValueError, match="--out"):
+        bh.run(n_tasks=3, trials=3, seeds=1, methods=["tpe"], workers=2)
     assert main(["bench", "history", "--quick", "--methods", "tpe", "--out", str(tmp_path / "q.parquet")]) == 0
     assert (tmp_path / "q.parquet").exists() and len(list((tmp_path / "q.parquet.parts").glob("*-tpe.parquet"))) == 4
 

@@ -160,14 +160,20 @@ def _histories(md: MetaDataset, space: str, task_ids: Sequence[str], trials: int
 def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks: int = 20,
         trials: int = 50, seeds: int = 5, history_trials: int = 50, methods: Sequence[str] = METHODS,
         unrelated: bool = False, peers: str | None = None, maml: dict | None = None,
-        parts: str | Path | None = None,
+        parts: str | Path | None = None, workers: int = 1, shard: tuple[int, int] = (0, 1),
         progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
     """One row per (task, method, seed, t): best-so-far and normalized regret.
 
     ``parts``: a folder that keeps each held-out study's rows per method as they finish
     (``NNN-METHOD.parquet``, written atomically): a rerun with the same folder and
     arguments reads them instead of running them again (a run with other arguments is
-    refused: its rows would not compare)."""
+    refused: its rows would not compare). ``workers`` > 1 (needs ``parts``): the held-out
+    studies are dealt to that many processes (``shard``: the one this call runs, ``(i,
+    n)``: every n-th study from the i-th), each running the history's studies itself."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers > 1 and parts is None:
+        raise ValueError("workers > 1 keeps each process's rows in parts: pass parts= (the command line: --out)")
     if space not in RENAMES:
         raise ValueError(f"bench history renames the parameters of the spaces {sorted(RENAMES)}; "
                          f"got space {space!r}: pass one of them with --space")
@@ -183,22 +189,29 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
         folder.mkdir(parents=True, exist_ok=True)
         keep_protocol(folder, {"metadata": str(metadata), "space": space, "trials": trials, "seeds": seeds,
                                "history_trials": history_trials, "unrelated": unrelated, "maml": maml})
+    if workers > 1 and folder is not None:
+        _run_shards(folder, workers, len(task_ids), methods, progress, {
+            "metadata": metadata, "space": space, "n_tasks": n_tasks, "trials": trials, "seeds": seeds,
+            "history_trials": history_trials, "methods": list(methods), "unrelated": unrelated,
+            "peers": peers, "maml": maml})  # then every part is on disk: read below
+    mine = [k for k in range(len(task_ids)) if k % shard[1] == shard[0]]
     done: dict[tuple[int, str], pd.DataFrame] = {}
     if folder is not None:
-        for k in range(len(task_ids)):
+        for k in mine:
             for method in methods:
                 if (f := folder / f"{k:03d}-{method}.parquet").exists():
                     done[k, method] = pd.read_parquet(f)
     peer = load_peer(peers) if "meta-learn-tpe" in methods else None
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     history: dict[str, optuna.Study] = {}
-    if len(done) < len(task_ids) * len(methods):  # the history only if something is left to run
+    if len(done) < len(mine) * len(methods):  # the history only if something is left to run
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             history = _histories(md, space, task_ids, history_trials, unrelated)
     metric = "roc_auc" if "classifier" in space else "r2"
     frames = []
-    for k, tid in enumerate(task_ids):
+    for k in mine:
+        tid = task_ids[k]
         todo = [m for m in methods if (k, m) not in done]
         frames += [done[k, m] for m in methods if (k, m) in done]
         if todo:
@@ -239,6 +252,30 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
             if folder is not None:
                 atomic_write_parquet(frame, folder / f"{k:03d}-{method}.parquet")
             frames.append(frame)
-        if progress is not None:
+        if progress is not None and workers == 1:
             progress(k + 1, len(task_ids), tid)
     return pd.concat(frames, ignore_index=True)
+
+
+def _run_shards(folder: Path, workers: int, n_tasks: int, methods: Sequence[str],
+                progress: Callable[[int, int, str], None] | None, kwargs: dict[str, Any]) -> None:
+    """:func:`run` in ``workers`` processes, each on its shard of the held-out studies,
+    reporting progress as their parts appear."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    from warmstart.threads import pin_process_to_one_thread
+
+    def finished() -> int:
+        return sum(all((folder / f"{k:03d}-{m}.parquet").exists() for m in methods) for k in range(n_tasks))
+
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                             initializer=pin_process_to_one_thread) as pool:
+        futures = [pool.submit(run, **kwargs, parts=folder, shard=(i, workers)) for i in range(workers)]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=2.0)
+            if progress is not None:
+                progress(finished(), n_tasks, "")
+        for f in futures:
+            f.result()  # a worker's error is raised here

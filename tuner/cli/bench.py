@@ -174,7 +174,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             res = bh.run(args.metadata, args.space, n_tasks=args.max_tasks or (4 if args.quick else 20),
                          trials=10 if args.quick else args.trials, seeds=1 if args.quick else args.seeds,
                          history_trials=15 if args.quick else 50, methods=methods,
-                         unrelated=args.unrelated, peers=args.peers, parts=parts, progress=on_progress)
+                         unrelated=args.unrelated, peers=args.peers, parts=parts, workers=args.workers,
+                         progress=on_progress)
         if args.out:
             from warmstart.store import atomic_write_parquet
 
@@ -265,7 +266,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="'tuning': each knowledge base learns from at most this many tables (a quick check; "
                         "--quick: 60)")
     p.add_argument("--tasks", nargs="*", default=None, help="only these held-out task ids ('tuning')")
-    p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning')")
+    p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning'; 'history' with --out)")
     p.add_argument("--real", action="store_true",
                    help="'tuning': cross-validate on the tasks' data instead of a surrogate objective")
     p.add_argument("--test-metadata", default=None,
