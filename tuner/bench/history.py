@@ -190,7 +190,7 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
         keep_protocol(folder, {"metadata": str(metadata), "space": space, "trials": trials, "seeds": seeds,
                                "history_trials": history_trials, "unrelated": unrelated, "maml": maml})
     if workers > 1 and folder is not None:
-        _run_shards(folder, workers, len(task_ids), methods, progress, {
+        _run_shards(folder, min(workers, len(task_ids)), len(task_ids), methods, progress, {
             "metadata": metadata, "space": space, "n_tasks": n_tasks, "trials": trials, "seeds": seeds,
             "history_trials": history_trials, "methods": list(methods), "unrelated": unrelated,
             "peers": peers, "maml": maml})  # then every part is on disk: read below
@@ -254,6 +254,8 @@ def run(metadata: str = "default", space: str = "xgboost-classifier", *, n_tasks
             frames.append(frame)
         if progress is not None and workers == 1:
             progress(k + 1, len(task_ids), tid)
+    if not frames:  # a shard without a study (more workers than held-out studies)
+        return pd.DataFrame(columns=["task_id", "method", "seed", "t", "best", "regret", "seconds"])
     return pd.concat(frames, ignore_index=True)
 
 
