@@ -255,9 +255,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder ('tuning'), CSV ('knowledge') or Parquet "
                    "file ('history': its parts, kept in OUT.parts/, let a rerun resume)")
     p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning' and 'history'")
-    p.add_argument("--trials", type=int, default=50, help="trials per method and seed ('tuning')")
+    p.add_argument("--trials", type=int, default=50, help="trials per method and seed ('tuning', 'history')")
     p.add_argument("--configs", type=int, default=40, help="configs per task for 'build'")
-    p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning')")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning', 'history')")
     p.add_argument("--budgets", default="1,5,10,20,30,50", help="trial budgets reported ('tuning')")
     p.add_argument("--max-tasks", type=int, default=None, help="only this many held-out tasks")
     p.add_argument("--report-only", action="store_true",
