@@ -40,12 +40,20 @@ def load_studies(source: str | Iterable[Any], pattern: str | None = None, argume
 
     source = checked_source(source, argument)
     if isinstance(source, (str, optuna.storages.BaseStorage)):
-        summaries = optuna.get_all_study_summaries(source)
-        names = [s.study_name for s in summaries]
-        if pattern:
-            names = [n for n in names if re.search(pattern, n)]
+        every = [s.study_name for s in optuna.get_all_study_summaries(source)]
+        names = [n for n in every if not pattern or re.search(pattern, n)]
+        _check_matched(pattern, names, every)
         return [optuna.load_study(study_name=n, storage=source) for n in names]
-    return [s for s in source if not pattern or re.search(pattern, s.study_name)]
+    studies = [s for s in source if not pattern or re.search(pattern, s.study_name)]
+    _check_matched(pattern, studies, [s.study_name for s in source])
+    return studies
+
+
+def _check_matched(pattern: str | None, matched: Sequence[Any], every: Sequence[str]) -> None:
+    if pattern and every and not matched:
+        shown = ", ".join(repr(n) for n in list(every)[:5]) + (", ..." if len(every) > 5 else "")
+        raise ValueError(f"pattern={pattern!r} matches none of the {len(every)} studies ({shown}); "
+                         f"pass a regular expression that some of their names contain")
 
 
 def _usable(study: Any) -> list[Any]:

@@ -330,6 +330,8 @@ def test_19_a_wrong_history_is_refused_by_name_and_creates_no_file(tmp_path, cap
     for i in range(3):
         past = optuna.create_study(storage=storage, study_name=f"past-{i}")
         past.optimize(lambda t, i=i: (t.suggest_float("x", 0, 1) - 0.2 * i) ** 2, n_trials=10)
+    with pytest.raises(ValueError, match="matches none of the 3 studies"):  # it said "0 of the 0 given"
+        KnowledgeBase.from_studies(storage, pattern="lgbm-.*")
     study = optuna.create_study(sampler=MetaSampler(history=storage, seed=0))
     study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.2) ** 2, n_trials=1)
     assert study.trials[0].system_attrs["learn2tune:proposed_by"] == "warm_start"
