@@ -35,6 +35,9 @@ def _as_frame(X: object) -> pd.DataFrame:
 
 
 def _validate_y(y: object, n: int) -> pd.Series:
+    if y is None:
+        raise ValueError("y is None; pass the target: one value per row of X (meta-features describe "
+                         "a supervised task).")
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(

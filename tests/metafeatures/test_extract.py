@@ -231,6 +231,7 @@ def test_no_shape_or_dtype_crashes(kinds, n, y_kind, seed):
     "X, y, exc, match",
     [
         (np.ones((5, 2)), np.arange(4), ValueError, "different lengths"),
+        (np.ones((5, 2)), None, ValueError, "y is None; pass the target"),
         (np.ones((0, 2)), np.arange(0), ValueError, "empty"),
         (np.ones((3, 0)), np.arange(3), ValueError, "empty"),
         (np.ones((1, 2)), np.arange(1), ValueError, "at least 2 rows"),
