@@ -335,3 +335,17 @@ def test_19_a_wrong_history_is_refused_by_name_and_creates_no_file(tmp_path, cap
     study = optuna.create_study(sampler=MetaSampler(history=storage, seed=0))
     study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.2) ** 2, n_trials=1)
     assert study.trials[0].system_attrs["learn2tune:proposed_by"] == "warm_start"
+
+
+def test_20_a_metric_of_the_other_task_is_refused_before_any_trial(tmp_path, capsys):
+    """`--metric r2` on a class label scored predicted labels as numbers (a wrong result,
+    silently); `--metric roc_auc` on a numeric target failed every trial."""
+    data = _table(tmp_path / "d.csv")
+    assert _tune(tmp_path, data, "--metric", "r2") == 2
+    err = capsys.readouterr().err
+    assert "'r2' scores regression" in err and "classification metric" in err
+    assert main(["tune", str(data), "--target", "value", "--trials", "2", "--cv", "2", "--quiet",
+                 "--metric", "roc_auc", "--out", str(tmp_path / "reg")]) == 2
+    assert "'roc_auc' scores classification" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "reg").exists()  # nothing written
+    assert _tune(tmp_path, data, "--metric", "balanced_accuracy") == 0

@@ -69,6 +69,32 @@ def _default_metric(task: str, n_classes: int) -> str:
     return "roc_auc" if n_classes <= 2 else "roc_auc_ovr_weighted"
 
 
+def _metric_kind(name: str) -> str | None:
+    """'regression' or 'classification': what a scikit-learn scorer scores, read from the
+    module of its score function (None when it does not say, e.g. clustering scores)."""
+    from sklearn.metrics import get_scorer
+
+    module = getattr(getattr(get_scorer(name), "_score_func", None), "__module__", "") or ""
+    if module.endswith("._regression"):
+        return "regression"
+    if module.endswith(("._classification", "._ranking")):
+        return "classification"
+    return None
+
+
+def _check_metric_fits(metric: str, task: str, target: str) -> None:
+    """A classification metric on a regression target or the reverse is refused before any
+    trial: one failed every trial, the other scored predicted labels as numbers."""
+    kind = _metric_kind(metric)
+    if kind is None or (kind == "regression") == (task == "regression"):
+        return
+    fix = ("r2, neg_root_mean_squared_error, neg_mean_absolute_error" if task == "regression"
+           else "roc_auc, accuracy, balanced_accuracy, neg_log_loss")
+    raise ValueError(f"--metric {metric!r} scores {kind}, but --target {target!r} is a {task} target; "
+                     f"pass a {'regression' if task == 'regression' else 'classification'} metric "
+                     f"({fix}), or --task if the target's kind was read wrong")
+
+
 def _check_args(args: argparse.Namespace) -> None:
     if args.trials < 1:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
@@ -129,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]no bundled knowledge for {space}[/]: tuning with TPE "
                       f"(knowledge exists for {', '.join(bundled_spaces())})")
     metric = args.metric or _default_metric(task, len(classes))
+    _check_metric_fits(metric, task, args.target)
     stem = Path(str(args.file)).stem.replace("sklearn:", "").replace(":", "-").replace("/", "-")
     study_name = args.study_name or f"{stem}-{space}"
     out = Path(args.out or Path("learn2tune-out") / study_name)
