@@ -92,7 +92,7 @@ class KnowledgeSource:
         """The history's studies (read once)."""
         with self._lock:
             if self._studies is None:
-                from warmstart.study_knowledge import load_studies
+                from warmstart.history import load_studies
 
                 self._studies = load_studies(self.history) if self.history is not None else []
             return self._studies

@@ -4,13 +4,16 @@ A study driven by learn2tune carries these user attributes (``ATTR_*`` below): t
 dataset's meta-features, the search space name and signature, the task type, the metric
 and the learn2tune version. :func:`studies_to_metadataset` turns such studies into a
 :class:`~warmstart.store.MetaDataset` whose evaluations can join a knowledge base.
+:func:`load_studies` reads past studies from a storage URL, a storage or a list, after
+:func:`checked_source` has refused what is not one (without creating a database).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -173,16 +176,34 @@ def checked_source(source: Any, argument: str = "history") -> Any:
     return studies
 
 
-def import_studies(storage: str) -> MetaDataset:
-    """Every finished learn2tune study of an Optuna storage URL, as a MetaDataset."""
+def load_studies(source: str | Iterable[Any], pattern: str | None = None, argument: str = "history") -> list[Any]:
+    """Studies from an Optuna storage URL or storage (every study, or those whose name
+    matches the regular expression ``pattern``) or a list of studies (``argument``: the
+    name errors give the source)."""
     import optuna
 
-    storage = checked_source(storage, "storage")
-    if not isinstance(storage, (str, optuna.storages.BaseStorage)):
-        raise TypeError(f"storage must be an Optuna storage URL or storage, got {type(storage).__name__}")
-    summaries = optuna.get_all_study_summaries(storage)
-    studies = [optuna.load_study(study_name=s.study_name, storage=storage) for s in summaries]
-    return studies_to_metadataset(studies)
+    source = checked_source(source, argument)
+    if isinstance(source, (str, optuna.storages.BaseStorage)):
+        every = [s.study_name for s in optuna.get_all_study_summaries(source)]
+        names = [n for n in every if not pattern or re.search(pattern, n)]
+        _check_matched(pattern, names, every)
+        return [optuna.load_study(study_name=n, storage=source) for n in names]
+    studies = [s for s in source if not pattern or re.search(pattern, s.study_name)]
+    _check_matched(pattern, studies, [s.study_name for s in source])
+    return studies
+
+
+def _check_matched(pattern: str | None, matched: Sequence[Any], every: Sequence[str]) -> None:
+    if pattern and every and not matched:
+        shown = ", ".join(repr(n) for n in list(every)[:5]) + (", ..." if len(every) > 5 else "")
+        raise ValueError(f"pattern={pattern!r} matches none of the {len(every)} studies ({shown}); "
+                         f"pass a regular expression that some of their names contain")
+
+
+def import_studies(storage: Any) -> MetaDataset:
+    """Every finished learn2tune study of an Optuna storage URL (or storage, or studies),
+    as a MetaDataset."""
+    return studies_to_metadataset(load_studies(storage, argument="storage"))
 
 
 def merge_history(kb_in: KnowledgeBase, history: MetaDataset) -> KnowledgeBase:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .history import ATTR_METAFEATURES, ATTR_NAME, checked_source
+from .history import ATTR_METAFEATURES, ATTR_NAME, load_studies
 from .spaces import SearchSpace
 from .store import MF_PREFIX, MetaDataset, param_columns
 from .study_models import study_models
@@ -30,30 +29,6 @@ from .study_spaces import merge_distributions, study_space
 MIN_TRIALS = 10
 #: meta-training of a history's MAML members (:func:`meta_iterations_for`)
 EPISODES_PER_STUDY, MIN_ITERATIONS, MAX_ITERATIONS = 128, 80, 150
-
-
-def load_studies(source: str | Iterable[Any], pattern: str | None = None, argument: str = "history") -> list[Any]:
-    """Studies from an Optuna storage URL or storage (every study, or those whose name
-    matches the regular expression ``pattern``) or a list of studies (``argument``: the
-    name errors give the source)."""
-    import optuna
-
-    source = checked_source(source, argument)
-    if isinstance(source, (str, optuna.storages.BaseStorage)):
-        every = [s.study_name for s in optuna.get_all_study_summaries(source)]
-        names = [n for n in every if not pattern or re.search(pattern, n)]
-        _check_matched(pattern, names, every)
-        return [optuna.load_study(study_name=n, storage=source) for n in names]
-    studies = [s for s in source if not pattern or re.search(pattern, s.study_name)]
-    _check_matched(pattern, studies, [s.study_name for s in source])
-    return studies
-
-
-def _check_matched(pattern: str | None, matched: Sequence[Any], every: Sequence[str]) -> None:
-    if pattern and every and not matched:
-        shown = ", ".join(repr(n) for n in list(every)[:5]) + (", ..." if len(every) > 5 else "")
-        raise ValueError(f"pattern={pattern!r} matches none of the {len(every)} studies ({shown}); "
-                         f"pass a regular expression that some of their names contain")
 
 
 def _usable(study: Any) -> list[Any]:
