@@ -176,7 +176,7 @@ def checked_source(source: Any, argument: str = "history") -> Any:
     return studies
 
 
-def load_studies(source: str | Iterable[Any], pattern: str | None = None, argument: str = "history") -> list[Any]:
+def load_studies(source: Any, pattern: str | None = None, argument: str = "history") -> list[Any]:
     """Studies from an Optuna storage URL or storage (every study, or those whose name
     matches the regular expression ``pattern``) or a list of studies (``argument``: the
     name errors give the source)."""
