@@ -12,8 +12,10 @@ trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFI
 A decision that follows the study's own trials reads the configurations of the trials still
 running, so that no two trials take the same one. Trials of one process decide one at a
 time; across processes sharing a storage, a trial first waits (at most ``DECIDE_WAIT``
-seconds) until every earlier warm-start trial still running has decided, so decisions
-follow the trial numbers.
+seconds) until every earlier trial still running has decided, so decisions follow the
+trial numbers (whether a decision ranks by the study's trials or takes the portfolio's
+next one depends on how many have completed by then, which a concurrent decision could
+see differently: the order is kept from the first slot on).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from warmstart.study_models import RANKED_FROM, next_warm_config, uses_study_models
+from warmstart.study_models import next_warm_config, uses_study_models
 
 from .knowledge_source import KnowledgeSource
 from .mapping import enqueued_before, enqueued_configs, knowledge_observations
@@ -132,20 +134,18 @@ class WarmStart:
 
 
 def await_earlier(study: Study, number: int, timeout: float | None = None) -> None:
-    """Wait until every running warm-start trial numbered below ``number`` has decided its
-    configuration (another process's trial may be deciding right now), at most ``timeout``
-    seconds (default ``DECIDE_WAIT``: a trial whose objective is slow to ask for its first
-    parameter, or whose process died, does not hold the study up for longer). No wait while
-    the study has fewer than ``RANKED_FROM`` completed trials: slots then decide alone, and
-    differ."""
+    """Wait until every running trial numbered below ``number`` that the user did not
+    enqueue has decided its warm-start configuration (another process's trial may be
+    deciding right now), at most ``timeout`` seconds (default ``DECIDE_WAIT``: a trial whose
+    objective is slow to ask for its first parameter, or whose process died, does not hold
+    the study up for longer). Called for a warm-start slot, so every earlier trial not
+    enqueued has a slot too, even one whose slot is not written yet (its process is between
+    creating the trial and giving it its slot)."""
     deadline, pause = time.monotonic() + (DECIDE_WAIT if timeout is None else timeout), 0.005
     while True:
-        trials = study._storage.get_all_trials(study._study_id, deepcopy=False,
-                                               states=(TrialState.COMPLETE, TrialState.RUNNING))
-        if sum(t.state == TrialState.COMPLETE for t in trials) < RANKED_FROM:
-            return
-        if not any(t.state == TrialState.RUNNING and t.number < number and ATTR_INDEX in t.system_attrs
-                   and ATTR_CONFIG not in t.system_attrs for t in trials) or time.monotonic() >= deadline:
+        running = study._storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
+        if not any(t.number < number and ATTR_CONFIG not in t.system_attrs
+                   and "fixed_params" not in t.system_attrs for t in running) or time.monotonic() >= deadline:
             return
         time.sleep(pause)
         pause = min(2 * pause, 0.05)

@@ -176,22 +176,26 @@ def test_processes_sharing_a_storage_never_take_the_same_warm_start_configuratio
     assert len(warm) == 9 and len(set(warm)) == 9
 
 
-def test_a_dead_process_trial_holds_the_warm_start_up_only_briefly(kb, monkeypatch):
+@pytest.mark.parametrize(("completed", "slot_written"), [(2, True), (1, True), (2, False)])
+def test_a_dead_process_trial_holds_the_warm_start_up_only_briefly(kb, monkeypatch, completed, slot_written):
     """A warm-start trial left running undecided (its process died) delays later trials by
-    at most ``DECIDE_WAIT``; they still take warm-start configurations."""
+    at most ``DECIDE_WAIT``; they still take warm-start configurations. They wait for it
+    whether or not enough trials have completed to rank by (the decision it would have
+    made could have been a ranked one), and whether or not its slot was written yet."""
     import time
 
     import tuner.warm_start as ws
 
     monkeypatch.setattr(ws, "DECIDE_WAIT", 0.1)
     study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=kb, seed=0))
-    study.optimize(objective(0.8), n_trials=2)
-    dead = study._storage.create_new_trial(study._study_id)  # slot 2, never decided
-    study._storage.set_trial_system_attr(dead, ws.ATTR_INDEX, 2)
+    study.optimize(objective(0.8), n_trials=completed)
+    dead = study._storage.create_new_trial(study._study_id)  # a slot never decided
+    if slot_written:
+        study._storage.set_trial_system_attr(dead, ws.ATTR_INDEX, completed)
     t0 = time.perf_counter()
     study.optimize(objective(0.8), n_trials=2)
     assert time.perf_counter() - t0 >= 2 * ws.DECIDE_WAIT  # each waited for it, then went on
-    later = study.trials[3:]
+    later = study.trials[completed + 1:]
     assert [t.system_attrs.get("learn2tune:proposed_by") for t in later] == ["warm_start"] * 2
 
 
