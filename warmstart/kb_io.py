@@ -63,21 +63,53 @@ def space_of(path: str | Path) -> str:
         raise KnowledgeBaseError(f"{str(meta_path)!r} is not a valid knowledge-base description: {exc}") from exc
 
 
-def save(kb: KnowledgeBase, path: str | Path) -> None:
-    """Write ``kb`` to a folder (see the module docstring)."""
-    import torch
-
+def check_destination(path: str | Path, argument: str = "path") -> Path:
+    """``path`` as a place to save a knowledge base: a new or empty folder, or an earlier
+    knowledge-base folder (replaced whole). A file, or a folder holding other things, is
+    refused before any work (saving would mix a knowledge base into what the user keeps)."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{argument}={str(path)!r} is a file; pass a folder to save the knowledge base in")
+    if path.is_dir() and any(path.iterdir()) and not (path / "kb.json").exists():
+        raise ValueError(
+            f"{argument}={str(path)!r} is a folder with other files and no kb.json; pass a new or empty "
+            "folder (or an earlier knowledge-base folder, which is replaced)"
+        )
+    return path
+
+
+def save(kb: KnowledgeBase, path: str | Path) -> None:
+    """Write ``kb`` to a folder (see the module docstring): into a temporary folder beside
+    it, then swapped in, so an interrupted save leaves the earlier folder as it was."""
+    import shutil
+    import uuid
+
+    path = check_destination(path)
     if kb.maml is None or kb.scaler is None:
         raise KnowledgeBaseError("cannot save an unfitted knowledge base")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        _write(kb, tmp)
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            path.replace(old)
+            tmp.replace(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.replace(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write(kb: KnowledgeBase, path: Path) -> None:
+    import torch
+
     for i, m in enumerate(kb.xgb_models):
-        tmp = path / f".tmp-xgb_{i}.json"
-        m.save_model(str(tmp))
-        tmp.replace(path / f"xgb_{i}.json")
-    tmp = path / ".tmp-maml.pt"
-    torch.save(kb.maml.state_dict(), tmp)
-    tmp.replace(path / "maml.pt")
+        m.save_model(str(path / f"xgb_{i}.json"))
+    torch.save(kb.maml.state_dict(), path / "maml.pt")
     cols = [str(i) for i in range(len(kb.configs))]
     atomic_write_parquet(
         pd.DataFrame({"task_id": kb.task_ids, "name": kb.task_names, "fingerprint": kb.fingerprints}),

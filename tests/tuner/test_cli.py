@@ -117,7 +117,9 @@ def test_tune_errors_name_the_argument(tmp_path, capsys):
     assert "--target 'nope' is not a column" in capsys.readouterr().err
     assert main(["tune", str(data), "--target", "diagnosis", "--metric", "auc"]) == 2
     assert "--metric 'auc' is not a scikit-learn scorer" in capsys.readouterr().err
-    assert main(["tune", str(data), "--target", "diagnosis", "--trials", "0"]) == 2
-    assert "--trials must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused while parsing, before the table is read
+        main(["tune", str(data), "--target", "diagnosis", "--trials", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --trials: must be >= 1, got 0" in capsys.readouterr().err
     assert main(["tune", "sklearn:nothing_here", "--target", "t"]) == 2
     assert "cannot load 'sklearn:nothing_here'" in capsys.readouterr().err

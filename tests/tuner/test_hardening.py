@@ -349,3 +349,32 @@ def test_20_a_metric_of_the_other_task_is_refused_before_any_trial(tmp_path, cap
     assert "'roc_auc' scores classification" in capsys.readouterr().err
     assert not (tmp_path / "run").exists() and not (tmp_path / "reg").exists()  # nothing written
     assert _tune(tmp_path, data, "--metric", "balanced_accuracy") == 0
+
+
+def test_21_fit_kb_checks_its_arguments_before_the_fit(tmp_path, capsys, monkeypatch):
+    """`fit-kb --out FILE` failed with a FileExistsError traceback after the whole fit;
+    `--members 0` fitted five members (0 read as "not given")."""
+    from warmstart import KnowledgeBase
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the fit ran")
+
+    monkeypatch.setattr(KnowledgeBase, "fit", never)
+    (tmp_path / "f.txt").write_text("mine")
+    assert main(["fit-kb", "--out", str(tmp_path / "f.txt")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.md").write_text("mine")
+    assert main(["fit-kb", "--out", str(tmp_path / "d")]) == 2
+    assert "other files and no kb.json" in capsys.readouterr().err
+    for option, value, said in [("--members", "0", "must be >= 1, got 0"), ("--iterations", "x", "expected an integer"),
+                                ("--seed", "-1", "must be >= 0")]:
+        with pytest.raises(SystemExit):
+            main(["fit-kb", "--out", str(tmp_path / "kb"), option, value])
+        assert f"argument {option}: {said}" in capsys.readouterr().err
+    for argv in (["bench", "tuning", "--trials", "0"], ["demo", "--cv", "1"], ["build", "--suite", "default",
+                 "--space", "svc", "--configs", "2", "--folds", "1", "--out", str(tmp_path / "b")]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "must be >= " in capsys.readouterr().err
+    assert (tmp_path / "f.txt").read_text() == "mine" and not (tmp_path / "b").exists()

@@ -149,6 +149,41 @@ def test_save_load_round_trip_and_safety(kb, family, tmp_path):
         KnowledgeBase.load(path)
 
 
+def test_a_save_replaces_an_earlier_folder_whole_and_an_interrupted_one_keeps_it(kb, tmp_path, monkeypatch):
+    """Saving file by file over an earlier knowledge base left a mix of both when stopped
+    half-way (neither loadable), and files of the earlier one stayed behind."""
+    import warmstart.kb_io as kb_io
+
+    folder = tmp_path / "kb"
+    kb.save(folder)
+    (folder / "xgb_99.json").write_text("{}")  # a file the new knowledge base does not have
+    kb.save(folder)
+    assert not (folder / "xgb_99.json").exists()
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+
+    def stopped(kb, path):  # noqa: ANN001, ANN202
+        (path / "kb.json").write_text("half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kb_io, "_write", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        kb.save(folder)
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb"]  # no temporary folder left
+    KnowledgeBase.load(folder)
+    # what the user keeps is never mixed into: a file, or a folder of other things
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "data.csv").write_text("a,b")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="is a file"):
+        kb.save(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match="other files and no kb.json"):
+        kb.save(tmp_path / "mine")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["data.csv"]
+
+
 class _Evil:
     def __reduce__(self):
         return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
@@ -289,6 +324,11 @@ def test_maml_config_is_validated():
     with pytest.raises(ValueError, match="inner_loss"):
         MAMLConfig(inner_loss="mae")
     MAMLConfig(context_dim=0, adapt="all")  # plain MAML, no context
+    # zero members fitted five (the command line read 0 as "not given"); now refused
+    for bad in ({"members": 0}, {"meta_iterations": -1}, {"members": 2.5}, {"inner_lr": 0.0},
+                {"k_min": 5, "k_max": 3}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            MAMLConfig(**bad)
 
 
 def test_context_adaptation_changes_only_the_context():

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .arguments import int_at_least, positive_int
 from .output import emit_markdown, markdown, print_table
 
 
@@ -255,18 +256,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder ('tuning'), CSV ('knowledge') or Parquet "
                    "file ('history': its parts, kept in OUT.parts/, let a rerun resume)")
     p.add_argument("--methods", default=None, help="comma-separated methods for 'tuning' and 'history'")
-    p.add_argument("--trials", type=int, default=50, help="trials per method and seed ('tuning', 'history')")
-    p.add_argument("--configs", type=int, default=40, help="configs per task for 'build'")
-    p.add_argument("--seeds", type=int, default=5, help="seeds per method ('tuning', 'history')")
+    p.add_argument("--trials", type=positive_int, default=50, help="trials per method and seed ('tuning', 'history')")
+    p.add_argument("--configs", type=positive_int, default=40, help="configs per task for 'build'")
+    p.add_argument("--seeds", type=positive_int, default=5, help="seeds per method ('tuning', 'history')")
     p.add_argument("--budgets", default="1,5,10,20,30,50", help="trial budgets reported ('tuning')")
-    p.add_argument("--max-tasks", type=int, default=None, help="only this many held-out tasks")
+    p.add_argument("--max-tasks", type=positive_int, default=None, help="only this many held-out tasks")
     p.add_argument("--report-only", action="store_true",
                    help="'tuning': write the report of the results on disk in --out, run nothing")
-    p.add_argument("--max-known-tasks", type=int, default=None,
+    p.add_argument("--max-known-tasks", type=int_at_least(3), default=None,
                    help="'tuning': each knowledge base learns from at most this many tables (a quick check; "
                         "--quick: 60)")
     p.add_argument("--tasks", nargs="*", default=None, help="only these held-out task ids ('tuning')")
-    p.add_argument("--workers", type=int, default=1, help="worker processes ('tuning'; 'history' with --out)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes ('tuning'; 'history' with --out)")
     p.add_argument("--real", action="store_true",
                    help="'tuning': cross-validate on the tasks' data instead of a surrogate objective")
     p.add_argument("--test-metadata", default=None,
@@ -276,8 +277,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="'history': shuffle the history studies' values (knowledge that says nothing)")
     p.add_argument("--peers", default=None,
                    help="'history': folder holding optunahub's meta_learn_tpe (or LEARN2TUNE_PEERS)")
-    p.add_argument("--members", type=int, default=None,
+    p.add_argument("--members", type=positive_int, default=None,
                    help="MAML members of the per-fold knowledge bases (default: as shipped)")
-    p.add_argument("--iterations", type=int, default=None,
+    p.add_argument("--iterations", type=positive_int, default=None,
                    help="MAML meta-iterations per member (default: as shipped)")
     p.set_defaults(func=_cmd_bench)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from .arguments import int_at_least, positive_int
 from .output import console
 
 
@@ -63,15 +64,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", default="default", help="'default' or a suite folder/file")
     p.add_argument("--space", action="append", required=True, choices=list_spaces(),
                    help="search space (repeat for several)")
-    p.add_argument("--configs", type=int, required=True, help="Sobol configs per task (plus defaults)")
+    p.add_argument("--configs", type=positive_int, required=True, help="Sobol configs per task (plus defaults)")
     p.add_argument("--out", required=True, help="output folder (an existing build is resumed)")
     p.add_argument("--tasks", nargs="*", default=None, help="only these task names or sources")
-    p.add_argument("--max-tasks", type=int, default=None, help="only the first N tasks per task type")
+    p.add_argument("--max-tasks", type=positive_int, default=None, help="only the first N tasks per task type")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=1, help="local worker processes")
+    g.add_argument("--workers", type=positive_int, default=1, help="local worker processes")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
-    g.add_argument("--dask-local", type=int, default=None, help="start a Dask LocalCluster of N workers")
-    p.add_argument("--max-rows", type=int, default=5000,
+    g.add_argument("--dask-local", type=positive_int, default=None, help="start a Dask LocalCluster of N workers")
+    p.add_argument("--max-rows", type=int_at_least(0), default=5000,
                    help="row cap per task (0: none); with --fidelities, the cap of 'full'")
     p.add_argument("--fidelities", default=None, metavar="ROWS,...",
                    help="evaluate each table at these row counts, e.g. 2000,6000,20000,full: "
@@ -79,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--halving", type=float, default=3.0,
                    help="with --fidelities: each larger fidelity keeps 1/HALVING of the configurations")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation (0: none)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds per evaluation (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="build seed: subsamples, folds, configurations")
+    p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds per evaluation (default 5)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="build seed: subsamples, folds, configurations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_build)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import int_at_least, positive_int
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """The main job: ``learn2tune tune`` on a dataset bundled with scikit-learn, warm-started
@@ -48,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "dataset, against XGBoost's defaults and TPE", formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  learn2tune demo\n  learn2tune demo --trials 30 --out demo-out")
     p.add_argument("--dataset", default="sklearn:breast_cancer", help="a table with a 'target' column")
-    p.add_argument("--trials", type=int, default=20, help="trials of each search (default 20)")
-    p.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the splits and samplers")
+    p.add_argument("--trials", type=positive_int, default=20, help="trials of each search (default 20)")
+    p.add_argument("--cv", type=int_at_least(2), default=3, help="cross-validation folds (default 3)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the splits and samplers")
     p.add_argument("--out", default=None, help="output folder (default: a temporary folder)")
     p.set_defaults(func=_cmd_demo)

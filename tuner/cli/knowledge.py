@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import int_at_least, positive_int
+
 
 def load_metadata(where: str):  # noqa: ANN202
     from warmstart import MetaDataset
@@ -31,12 +33,14 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from warmstart import KnowledgeBase
+    from warmstart.kb_io import check_destination
 
+    check_destination(args.out, "--out")  # before a fit of minutes, not after it
     if args.studies:  # the user's own studies, any search space
         t0 = time.perf_counter()
         kb = KnowledgeBase.from_studies(args.studies, pattern=args.study_name_pattern,
-                                        maml={"members": args.members or 3,
-                                              "meta_iterations": args.iterations or 150},
+                                        maml={"members": 3 if args.members is None else args.members,
+                                              "meta_iterations": 150 if args.iterations is None else args.iterations},
                                         random_state=args.seed)
         kb.save(args.out)
         Console().print(f"{kb!r} learned from {len(kb.task_ids)} studies in "
@@ -50,7 +54,8 @@ def _cmd_fit_kb(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     kb = KnowledgeBase.fit(
         md, args.space, random_state=args.seed,
-        maml={"members": args.members or 5, "meta_iterations": args.iterations or 300},
+        maml={"members": 5 if args.members is None else args.members,
+              "meta_iterations": 300 if args.iterations is None else args.iterations},
     )
     kb.save(args.out)
     Console().print(
@@ -83,9 +88,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "space (parameters and ranges as the studies have them)")
     p.add_argument("--study-name-pattern", default=None, metavar="REGEX",
                    help="with --studies: only studies whose name matches this regular expression")
-    p.add_argument("--members", type=int, default=None,
+    p.add_argument("--members", type=positive_int, default=None,
                    help="MAML ensemble members (default 5; 3 with --studies)")
-    p.add_argument("--iterations", type=int, default=None,
+    p.add_argument("--iterations", type=positive_int, default=None,
                    help="MAML meta-iterations per member (default 300; 150 with --studies)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fit")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the fit")
     p.set_defaults(func=_cmd_fit_kb)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .arguments import int_at_least, positive_int
 from .output import console
 
 
@@ -73,8 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--drop", nargs="+", default=None, metavar="COL", help="columns to leave out")
     p.add_argument("--sep", default=None, help="CSV field separator (default: sniffed)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--random-state", type=int, default=0, help="seed of the subsample and folds")
-    p.add_argument("--max-rows", type=int, default=None,
+    p.add_argument("--random-state", type=int_at_least(0), default=0, help="seed of the subsample and folds")
+    p.add_argument("--max-rows", type=positive_int, default=None,
                    help="rows for the statistical and information groups (default 100,000)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds; groups that would exceed it are cut short (said in the output)")

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .arguments import int_at_least, positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from warmstart.spaces import MODELS
@@ -39,11 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="model family (default xgboost)")
     p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"],
                    help="task type (default: inferred from the target)")
-    p.add_argument("--trials", type=int, default=30, help="total trials of the study (default 30)")
+    p.add_argument("--trials", type=positive_int, default=30, help="total trials of the study (default 30)")
     p.add_argument("--metric", default=None,
                    help="a scikit-learn scorer name (default: roc_auc, or roc_auc_ovr_weighted for "
                    "several classes; r2 for regression)")
-    p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--cv", type=int_at_least(2), default=5, help="cross-validation folds (default 5)")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in --out)")
     p.add_argument("--study-name", default=None, help="default: FILE's name and the model")
     p.add_argument("--out", default=None, help="output folder (default learn2tune-out/STUDY_NAME)")
@@ -54,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run TPE for the same number of trials (in memory) and compare")
     p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     p.add_argument("--jobs", type=int, default=1, help="folds evaluated in parallel (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the CV splits and the sampler")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the CV splits and the sampler")
     p.add_argument("--drop", nargs="+", default=None, metavar="COL",
                    help="columns to leave out (identifiers, dates, free text...)")
     p.add_argument("--sep", default=None,
