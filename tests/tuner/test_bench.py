@@ -103,6 +103,13 @@ def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
     large = br.report(res, info, [1, 5, 20], "cmd")
     assert ("on the 2 tasks evaluated at 5,000+ rows: MetaSampler's median regret at t = 10 is 0.05, "
             "TPE's after 20 trials 0.05") in large and "[+0.000, +0.000]" in large
+    # with the objective models' quality: said on that line and per group of the breakdowns
+    info["surrogate_cv_spearman"] = [0.2, 0.4, 0.9]
+    info["rows_bucket"] = ["5k-20k", ">= 20k", "< 1k"]
+    rated = br.report(res, info, [1, 5, 20], "cmd")
+    assert "their objective models' median cross-validated Spearman: 0.300." in rated
+    assert "| rows_bucket | tasks | meta@1 | meta@10 | tpe@1 | tpe@10 | objective Spearman |" in rated
+    assert "| 5k-20k | 1 | 0.5 | 0.05 | 1 | 0.1 | 0.20 |" in rated
     # a run of MetaSampler's first trial and the anchors only (e.g. --real --trials 1)
     only = res[res["method"].isin(["meta", "defaults"]) & (res["t"] == 1)]
     h1 = br.summarize(only, budgets=(1,))["headline"]

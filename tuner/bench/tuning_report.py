@@ -226,20 +226,27 @@ def _large_tasks_line(res: pd.DataFrame, info: pd.DataFrame, min_rows: int = 500
     if ("meta", 10) not in wide.columns or ("tpe", final) not in wide.columns:
         return ""
     a, b = wide[("meta", 10)].to_numpy(), wide[("tpe", final)].to_numpy()
+    quality = ""
+    if "surrogate_cv_spearman" in info:  # the regret is only as good as the objective model
+        sp = info.loc[info["task_id"].isin(big), "surrogate_cv_spearman"].median()
+        quality = f"; their objective models' median cross-validated Spearman: {sp:.3f}" if np.isfinite(sp) else ""
     return (f"- on the {len(wide)} tasks evaluated at {min_rows:,}+ rows: MetaSampler's median regret at t = 10 "
             f"is {np.median(a):.4g}, TPE's after {final} trials {np.median(b):.4g}"
-            + _ci_text(_median_diff_ci(a, b), "the first minus the second") + ".")
+            + _ci_text(_median_diff_ci(a, b), "the first minus the second") + quality + ".")
 
 
 def breakdown(res: pd.DataFrame, info: pd.DataFrame, key: str, budgets: Sequence[int] = (1, 10, 50),
               methods: Sequence[str] = ("meta", "tpe")) -> str:
     """A markdown table: per value of ``info[key]`` (e.g. family), the number of tasks and
-    each method's median regret at ``budgets``."""
+    each method's median regret at ``budgets`` (and, when known, the median cross-validated
+    Spearman of the tasks' objective models: a regret is only as good as its model)."""
     per_task = res.groupby(["task_id", "method", "t"], as_index=False)["regret"].mean()
     per_task = per_task.merge(info[["task_id", key]], on="task_id", how="left")
     have = [m for m in methods if m in set(per_task["method"])]
     ts = [t for t in budgets if t in set(per_task["t"])]
     cols = [f"{m}@{t}" for m in have for t in ts]
+    sp = info.set_index("task_id")["surrogate_cv_spearman"] if "surrogate_cv_spearman" in info else None
+    cols += ["objective Spearman"] if sp is not None else []
     lines = [f"| {key} | tasks | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
     for value, grp in per_task.groupby(key, sort=True):
         cells = []
@@ -247,5 +254,8 @@ def breakdown(res: pd.DataFrame, info: pd.DataFrame, key: str, budgets: Sequence
             for t in ts:
                 v = grp[(grp["method"] == m) & (grp["t"] == t)]["regret"].median()
                 cells.append(f"{v:.3g}" if np.isfinite(v) else "-")
+        if sp is not None:
+            q = sp.reindex(grp["task_id"].unique()).median()
+            cells.append(f"{q:.2f}" if np.isfinite(q) else "-")
         lines.append(f"| {value} | {grp['task_id'].nunique()} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
