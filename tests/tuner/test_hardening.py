@@ -372,6 +372,9 @@ def test_21_fit_kb_checks_its_arguments_before_the_fit(tmp_path, capsys, monkeyp
         with pytest.raises(SystemExit):
             main(["fit-kb", "--out", str(tmp_path / "kb"), option, value])
         assert f"argument {option}: {said}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # it failed in joblib after the study was created
+        main(["tune", "x.csv", "--target", "y", "--jobs", "0"])
+    assert "argument --jobs: 0 workers means nothing" in capsys.readouterr().err
     for argv in (["bench", "tuning", "--trials", "0"], ["demo", "--cv", "1"], ["build", "--suite", "default",
                  "--space", "svc", "--configs", "2", "--folds", "1", "--out", str(tmp_path / "b")]):
         with pytest.raises(SystemExit):

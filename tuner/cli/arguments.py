@@ -24,3 +24,15 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 positive_int = int_at_least(1)
+
+
+def n_jobs(text: str) -> int:
+    """An argparse ``type`` for scikit-learn's ``n_jobs``: N workers, or -1 for every core
+    (-2 every core but one...); 0 means nothing."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer (N workers, -1 for every core), got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 workers means nothing: pass 1 (one), N, or -1 (every core)")
+    return value

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .arguments import int_at_least, positive_int
+from .arguments import int_at_least, n_jobs, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare-tpe", action="store_true",
                    help="also run TPE for the same number of trials (in memory) and compare")
     p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
-    p.add_argument("--jobs", type=int, default=1, help="folds evaluated in parallel (default 1)")
+    p.add_argument("--jobs", type=n_jobs, default=1, help="folds evaluated in parallel (default 1)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the CV splits and the sampler")
     p.add_argument("--drop", nargs="+", default=None, metavar="COL",
                    help="columns to leave out (identifiers, dates, free text...)")
