@@ -149,6 +149,12 @@ class MetaSampler(BaseSampler):
             raise ValueError(f"n_warm_start must be None or an int >= 0, got {n_warm_start!r}")
         if n_candidates < 10:
             raise ValueError(f"n_candidates must be >= 10, got {n_candidates!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or not 0 <= seed < 2**32):
+            raise ValueError(f"seed must be None or an int in [0, 2**32), got {seed!r}")
+        if base_sampler is not None and not isinstance(base_sampler, BaseSampler):
+            raise TypeError(f"base_sampler must be an optuna sampler (e.g. optuna.samplers.TPESampler()), "
+                            f"got {type(base_sampler).__name__}")
         if X is not None:
             import metafeatures as mf_mod
 

@@ -381,3 +381,16 @@ def test_21_fit_kb_checks_its_arguments_before_the_fit(tmp_path, capsys, monkeyp
             main(argv)
         assert "must be >= " in capsys.readouterr().err
     assert (tmp_path / "f.txt").read_text() == "mine" and not (tmp_path / "b").exists()
+
+
+def test_22_sampler_arguments_are_checked_when_the_sampler_is_made():
+    """`MetaSampler(base_sampler="tpe")` failed at the first trial with an AttributeError;
+    `seed=1.5` and `seed=-1` failed with numpy's words, not naming the argument."""
+    from tuner import MetaSampler
+
+    with pytest.raises(TypeError, match="base_sampler must be an optuna sampler.*got str"):
+        MetaSampler(base_sampler="tpe")
+    for bad in (1.5, -1, 2**32, True):
+        with pytest.raises(ValueError, match="seed must be None or an int"):
+            MetaSampler(seed=bad)
+    MetaSampler(seed=np.int64(3), base_sampler=optuna.samplers.RandomSampler(seed=0))  # fine
