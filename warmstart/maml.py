@@ -32,6 +32,7 @@ then :meth:`AdaptedEnsemble` via :meth:`MAMLEnsemble.adapt`.
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -92,15 +93,16 @@ class MAMLConfig:
     def __post_init__(self) -> None:
         for name in ("hidden", "layers", "meta_iterations", "meta_batch", "k_min", "query", "members"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"maml {name} must be an int >= 1, got {value!r}")
-        if isinstance(self.inner_steps, bool) or not isinstance(self.inner_steps, int) or self.inner_steps < 0:
+        if (isinstance(self.inner_steps, bool) or not isinstance(self.inner_steps, numbers.Integral)
+                or self.inner_steps < 0):
             raise ValueError(f"maml inner_steps must be an int >= 0, got {self.inner_steps!r}")
-        if not isinstance(self.k_max, int) or self.k_max < self.k_min:
+        if not isinstance(self.k_max, numbers.Integral) or self.k_max < self.k_min:
             raise ValueError(f"maml k_max must be an int >= k_min ({self.k_min}), got {self.k_max!r}")
         for name in ("inner_lr", "meta_lr"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not value > 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
                 raise ValueError(f"maml {name} must be a number > 0, got {value!r}")
         if self.adapt not in ("context", "all"):
             raise ValueError(f"adapt must be 'context' or 'all', got {self.adapt!r}")

@@ -329,6 +329,7 @@ def test_maml_config_is_validated():
                 {"k_min": 5, "k_max": 3}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             MAMLConfig(**bad)
+    MAMLConfig(members=np.int64(2), meta_lr=np.float32(1e-3))  # numpy numbers are numbers
 
 
 def test_context_adaptation_changes_only_the_context():
