@@ -98,10 +98,7 @@ def _check_metric_fits(metric: str, task: str, target: str) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if args.trials < 1:
-        raise ValueError(f"--trials must be >= 1, got {args.trials}")
-    if args.cv < 2:
-        raise ValueError(f"--cv must be >= 2, got {args.cv}")
+    # --trials and --cv are refused while parsing (tuner.cli.arguments)
     if args.timeout is not None and args.timeout <= 0:
         raise ValueError(f"--timeout must be positive, got {args.timeout}")
     if args.metric is not None:
