@@ -207,6 +207,17 @@ def test_fidelities_describe_the_rows_evaluated_and_halve_the_configurations(tmp
     again = build(tmp_path, ["logistic-regression"], 20, out, folds=3, fidelities="200,400,full",
                   max_rows=600, min_configs=4)
     assert again.evaluations == 0
+    # raising min_configs on the finished build adds evaluations at the larger fidelities
+    # only, and keeps every evaluation made before
+    before = counts
+    more = build(tmp_path, ["logistic-regression"], 20, out, folds=3, fidelities="200,400,full",
+                 max_rows=600, min_configs=12)
+    after = MetaDataset.load(out).evaluations.groupby("task_id")["config_id"].apply(sorted)
+    assert after["file:big.csv@200"] == before["file:big.csv@200"]
+    assert after["file:small.csv"] == before["file:small.csv"]
+    for tid in ("file:big.csv@400", "file:big.csv@600"):
+        assert set(before[tid]) <= set(after[tid]) and len(after[tid]) >= 12
+    assert more.evaluations == sum(len(after[t]) - len(before[t]) for t in after.index) > 0
 
 
 def test_fidelities_are_validated():

@@ -41,7 +41,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             args.suite, args.space, args.configs, args.out, tasks=args.tasks,
             workers=args.workers, scheduler=args.scheduler, dask_local=args.dask_local,
             max_rows=args.max_rows if args.max_rows > 0 else None,
-            fidelities=args.fidelities, halving=args.halving,
+            fidelities=args.fidelities, halving=args.halving, min_configs=args.min_configs,
             timeout=args.timeout if args.timeout > 0 else None, folds=args.folds,
             seed=args.seed, max_tasks=args.max_tasks, command=command, progress=on_progress,
         )
@@ -79,6 +79,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "every configuration at the first, successive halving above it")
     p.add_argument("--halving", type=float, default=3.0,
                    help="with --fidelities: each larger fidelity keeps 1/HALVING of the configurations")
+    p.add_argument("--min-configs", type=positive_int, default=8, metavar="N",
+                   help="with --fidelities: every larger fidelity evaluates at least N configurations "
+                        "(default 8); raising it on a finished build adds evaluations at the large "
+                        "fidelities and keeps the others")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation (0: none)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds per evaluation (default 5)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="build seed: subsamples, folds, configurations")
