@@ -12,19 +12,15 @@ is held out in turn, and each of its tasks gets
   get, 1: farther than any). A user's dataset is compared with the same reference (its
   distance to the nearest known task), so that "0.9" means what it meant for a held-out
   family;
-* the regret of its first :data:`PICKS` warm-start configurations under the
-  similarity-weighted portfolio over the other families' tasks and under the two orders of
-  the **safety start**: the portfolio of every other family's task weighted alike (the
-  configurations that are good everywhere) with the estimator's defaults second, or the
-  defaults first (when the defaults are among the configurations known).
+* the regret of its first :data:`PICKS` warm-start configurations under two policies: the
+  similarity-weighted portfolio over the other families' tasks, and the **safety start**:
+  the estimator's defaults (when they are among the configurations known), then the
+  portfolio of every other family's task weighted alike (the configurations that are good
+  everywhere).
 
-The threshold is the family novelty above which a safety start did better over the held-out
-families' tasks (at least :data:`MIN_TASKS` of them), and the order is the one that did
-better there; none when no safety start ever did: the safety net then never triggers. Held
-out by family on the bundled knowledge, the defaults as a first trial have about 1.5 times
-the mean regret of the most robust known configuration, on far datasets too; knowledge
-calibrated before the order was chosen (no ``"defaults_first"`` in its record) keeps the
-defaults first, as it was calibrated.
+The threshold is the family novelty above which the safety start did better over the held-out
+families' tasks (at least :data:`MIN_TASKS` of them), or none when it never did: the safety
+net then never triggers.
 """
 
 from __future__ import annotations
@@ -61,18 +57,14 @@ def defaults_index(configs: Sequence[dict], defaults: dict) -> int | None:
     return None
 
 
-def safety_start(filled: np.ndarray, n: int, default_j: int | None, defaults_first: bool = False) -> list[int]:
-    """The safety start: the configurations that most reduce the regret of every task
-    weighted alike, with the defaults (if known) second, or first if ``defaults_first``
-    (or if they are the most robust)."""
+def safety_start(filled: np.ndarray, n: int, default_j: int | None) -> list[int]:
+    """The safety start: the defaults (if known), then the configurations that most reduce
+    the regret of every task weighted alike."""
     w = np.full(len(filled), 1.0 / max(len(filled), 1))
     picks = greedy_portfolio(filled, w, n + 1)
-    if default_j is None or n < 1:
+    if default_j is None:
         return picks[:n]
-    rest = [j for j in picks if j != default_j]
-    if defaults_first or picks[0] == default_j:
-        return ([default_j] + rest)[:n]
-    return (rest[:1] + [default_j] + rest[1:])[:n]
+    return ([default_j] + [j for j in picks if j != default_j])[:n]
 
 
 def family_quantile(d_nearest: float, quantiles: Sequence[float]) -> float:
@@ -93,36 +85,33 @@ def calibrate(filled: np.ndarray, truth: np.ndarray, D: np.ndarray, groups: Sequ
     ``bandwidth``: the warm start's bandwidth table (:func:`warmstart.portfolio.bandwidth_table`);
     ``default_j``: the defaults' column, or None.
 
-    Returns ``{"family_quantiles", "threshold", "defaults_first", "tasks_above", "gain",
-    "groups"}``: the reference distances, the chosen threshold (None: never), the order of
-    the safety start, how many held-out tasks lay above the threshold, the mean regret it
-    saved on them and the families it held out."""
+    Returns ``{"family_quantiles", "threshold", "tasks_above", "gain", "groups"}``: the
+    reference distances, the chosen threshold (None: never), how many held-out tasks lay
+    above it, the mean regret it saved on them and the families it held out."""
     g = np.asarray(list(groups), dtype=object)
     n = len(g)
-    none: dict[str, Any] = {"family_quantiles": [], "threshold": None, "defaults_first": False,
-                            "tasks_above": 0, "gain": 0.0, "groups": g.tolist()}
+    none: dict[str, Any] = {"family_quantiles": [], "threshold": None, "tasks_above": 0, "gain": 0.0,
+                            "groups": g.tolist()}
     if n < 3 or len(set(g.tolist())) < 2:
         return none
     other = g[:, None] != g[None, :]
     nearest_other = np.where(other, D, np.inf).min(axis=1)
     quantiles = np.quantile(nearest_other, np.linspace(0, 1, 21))
     novelty = np.array([family_quantile(x, quantiles) for x in nearest_other])
-    orders = (False, True) if default_j is not None else (False,)
-    meta, safe = np.zeros(n), np.zeros((len(orders), n))
+    meta, safe = np.zeros(n), np.zeros(n)
     for i in range(n):
         others = np.flatnonzero(other[i])
         k = choose_bandwidth(D[i, others], bandwidth[others])
         picks = greedy_portfolio(filled[others], kernel_weights(D[i, others], k), PICKS)
         meta[i] = _regret(truth[i], picks)
-        for o, first in enumerate(orders):
-            safe[o, i] = _regret(truth[i], safety_start(filled[others], PICKS, default_j, first))
-    best = dict(none, family_quantiles=quantiles.tolist())
-    for o, first in enumerate(orders):  # ties keep the robust configuration first
-        for t in THRESHOLDS:
-            above = novelty >= t
-            if above.sum() < MIN_TASKS:
-                continue
-            gain = float((meta[above] - safe[o, above]).sum() / n)  # mean regret saved over all tasks
-            if gain > best["gain"] + 1e-12:
-                best.update(threshold=t, defaults_first=first, tasks_above=int(above.sum()), gain=gain)
-    return best
+        safe[i] = _regret(truth[i], safety_start(filled[others], PICKS, default_j))
+    best_t, best_gain, best_above = None, 0.0, 0
+    for t in THRESHOLDS:
+        above = novelty >= t
+        if above.sum() < MIN_TASKS:
+            continue
+        gain = float((meta[above] - safe[above]).sum() / n)  # mean regret saved over all tasks
+        if gain > best_gain + 1e-12:
+            best_t, best_gain, best_above = t, gain, int(above.sum())
+    return {"family_quantiles": quantiles.tolist(), "threshold": best_t, "tasks_above": best_above,
+            "gain": best_gain, "groups": g.tolist()}

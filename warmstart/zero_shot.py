@@ -47,8 +47,7 @@ def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] 
     else:
         d = kb.distances(metafeatures)
         if k is None and safety_on(kb, d):
-            first = bool(kb.safety.get("defaults_first", True))  # calibrated before the choice: first
-            return [dict(kb.configs[j]) for j in safety_start(kb.filled, n, defaults_index_of(kb), first)]
+            return [dict(kb.configs[j]) for j in safety_start(kb.filled, n, defaults_index_of(kb))]
         w = kernel_weights(d, int(choose_k(kb, d) if k is None else k))
         if first == "surrogate" and kb.xgb_models:
             v = kb.task_vector(metafeatures)

@@ -15,13 +15,10 @@ from warmstart.portfolio import bandwidth_table
 from warmstart.safety import calibrate, defaults_index, family_quantile, safety_start
 
 
-def _families(far_likes: str | bool):
+def _families(far_likes_defaults: bool):
     """Four families clustered together that like config 1, two families far from
     everything (and from each other) whose best configuration is config 0 (the defaults)
-    when ``far_likes`` is True or "defaults", else config 1 as well. With "robust", config 2
-    is second best on every near task (the configuration good everywhere), one far family
-    likes the defaults best and config 2 nearly as well, the other likes config 2 and hates
-    the defaults: the defaults belong in the safety start, but not first."""
+    when ``far_likes_defaults``, else config 1 as well."""
     rng = np.random.default_rng(0)
     centers = [0.0, 0.3, 0.6, 0.9, 20.0, 45.0]
     pos, groups, rows = [], [], []
@@ -31,12 +28,8 @@ def _families(far_likes: str | bool):
             groups.append(f"F{f}")
             row = rng.normal(scale=0.1, size=6)
             far = f >= 4
-            if far and far_likes in (True, "defaults"):
+            if far and far_likes_defaults:
                 row[0], row[1] = 2.0, -2.0
-            elif far and far_likes == "robust":
-                row[0], row[1], row[2] = (2.0, -2.0, 1.8) if f == 4 else (-2.0, -2.0, 2.0)
-            elif far_likes == "robust":
-                row[1], row[0], row[2] = 2.0, -1.0, 1.5
             else:
                 row[1], row[0] = 2.0, -1.0
             rows.append(row)
@@ -46,40 +39,30 @@ def _families(far_likes: str | bool):
     return S, D, groups
 
 
-@pytest.mark.parametrize("far_likes", ["defaults", "robust"])
-def test_calibration_finds_the_distance_beyond_which_a_safety_start_does_better(far_likes):
-    """Far families that like the defaults get them first; where the defaults suit only
-    some far tasks, the configuration good everywhere comes first (the defaults second)."""
-    S, D, groups = _families(far_likes)
+def test_calibration_finds_the_distance_beyond_which_the_defaults_do_better():
+    S, D, groups = _families(far_likes_defaults=True)
     out = calibrate(S, S, D, groups, bandwidth_table(S, S, D), default_j=0)
     assert out["threshold"] is not None and out["gain"] > 0 and out["tasks_above"] >= 5
-    assert out["defaults_first"] is (far_likes == "defaults")
-    assert safety_start(S, 2, 0, out["defaults_first"]) == ([0, 1] if far_likes == "defaults" else [2, 0])
     q = np.array([family_quantile(np.where(np.array(groups) != g, D[i], np.inf).min(), out["family_quantiles"])
                   for i, g in enumerate(groups)])
     near, far = q[:16], q[16:]
     # on a 21-point quantile grid the nearest far task and the farthest near one may share
-    # a quantile: every far task is above the threshold (most of them where only some far
-    # tasks gain), (almost) no near one
-    assert (far >= out["threshold"]).mean() >= (1.0 if far_likes == "defaults" else 0.75)
-    assert (near < out["threshold"]).mean() >= 0.9
+    # a quantile: every far task is above the threshold, (almost) no near one
+    assert far.min() >= out["threshold"] and (near < out["threshold"]).mean() >= 0.9
 
 
 def test_no_threshold_when_the_safety_start_never_helps():
-    S, D, groups = _families(False)
+    S, D, groups = _families(far_likes_defaults=False)
     out = calibrate(S, S, D, groups, bandwidth_table(S, S, D), default_j=0)
     assert out["threshold"] is None and out["gain"] == 0.0
     # one family only: nothing to hold out
     assert calibrate(S, S, D, ["A"] * len(S), bandwidth_table(S, S, D), 0)["threshold"] is None
 
 
-def test_safety_start_puts_what_is_good_everywhere_first_then_the_defaults():
-    S, _, _ = _families(False)
-    robust = safety_start(S, 3, default_j=None)
-    assert robust[0] == 1
-    assert safety_start(S, 3, default_j=4) == [1, 4, robust[1]]
-    assert safety_start(S, 1, default_j=4) == [1]
-    assert safety_start(S, 3, default_j=1) == robust  # the defaults are the most robust
+def test_safety_start_puts_the_defaults_first_then_what_is_good_everywhere():
+    S, _, _ = _families(far_likes_defaults=False)
+    assert safety_start(S, 3, default_j=4)[:2] == [4, 1]
+    assert safety_start(S, 3, default_j=None)[0] == 1
     assert len(set(safety_start(S, 6, default_j=1))) == 6
     assert defaults_index([{"a": 1}, {"a": 2, "b": 0.5}], {"b": 0.5, "a": 2}) == 1
     assert defaults_index([{"a": 1}], {"a": 3}) is None
@@ -101,12 +84,8 @@ def test_knowledge_base_applies_reports_and_saves_its_safety_net(small_kb, tmp_p
     assert kb.novelty(mf)["safety_net"] is True
     safe = kb.warm_start(mf, n=5)
     j = zero_shot.defaults_index_of(kb)
-    expected = [kb.configs[i] for i in safety_start(kb.filled, 5, j, small_kb.safety["defaults_first"])]
+    expected = [kb.configs[i] for i in safety_start(kb.filled, 5, j)]
     assert safe == expected
-    # knowledge calibrated before the order was chosen keeps the defaults first
-    kb.safety = {k: v for k, v in small_kb.safety.items() if k != "defaults_first"} | {"threshold": 0.0}
-    assert kb.warm_start(mf, n=5) == [kb.configs[i] for i in safety_start(kb.filled, 5, j, True)]
-    kb.safety = dict(small_kb.safety, threshold=0.0)
     if j is None:
         assert safe == kb.warm_start(None, n=5)
     # an explicit bandwidth asks for the kernel portfolio: no safety net
