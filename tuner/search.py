@@ -240,6 +240,15 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
             )
         X, y, groups = indexable(X, y, groups)
         validate_data(self, X, skip_check_array=True, reset=True)
+        if y is not None:  # every configuration would fail on it, after the whole search
+            target = np.asarray(y, dtype=object)
+            missing = np.asarray(pd.isna(target)).reshape(len(target), -1).any(axis=1)
+            if missing.any():
+                raise ValueError(
+                    f"y contains {int(missing.sum())} missing values (first rows: "
+                    f"{np.flatnonzero(missing)[:5].tolist()}); no estimator learns from a missing "
+                    "target: drop those rows of X and y first."
+                )
         for attr in ("best_estimator_", "refit_time_", "_classes"):
             self.__dict__.pop(attr, None)
         classifier = is_classifier(self.estimator)

@@ -153,10 +153,19 @@ def checked_source(source: Any, argument: str = "history") -> Any:
 
         try:
             url = make_url(source)
-            url.get_dialect()
+            dialect = url.get_dialect()
         except Exception as exc:  # sqlalchemy's ArgumentError, NoSuchModuleError
+            hint = "one such as 'sqlite:///studies.db'"
+            if "://" not in source and (Path(source).suffix in (".db", ".sqlite", ".sqlite3")
+                                        or Path(source).is_file()):
+                hint = f"the file's URL, 'sqlite:///{Path(source).resolve()}'"
             raise ValueError(f"{argument}={source!r} is not a storage URL Optuna can read ({exc}); pass "
-                             f"one such as 'sqlite:///studies.db', or a list of studies") from None
+                             f"{hint}, or a list of studies") from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as exc:  # the storage's database driver is not installed
+            raise ValueError(f"{argument}={source!r}: Optuna cannot open a {url.get_backend_name()} storage "
+                             f"here ({exc}); install that database's Python driver (pip) and retry") from None
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
                 and not Path(url.database).exists():
             raise ValueError(f"{argument}={source!r}: no database file {url.database!r}; pass the URL of "

@@ -314,6 +314,8 @@ def test_19_a_wrong_history_is_refused_by_name_and_creates_no_file(tmp_path, cap
     missing = tmp_path / "typo.db"
     for bad, error, said in [(f"sqlite:///{missing}", ValueError, "no database file"),
                              ("nonsense://x", ValueError, "not a storage URL"),
+                             (str(missing), ValueError, f"sqlite:///{missing}"),  # a path, not a URL
+                             ("postgresql+nodriver://u@h/db", ValueError, "not a storage URL"),
                              (42, TypeError, "got int"), (["past"], TypeError, "optuna.Study")]:
         with pytest.raises(error, match=said) as info:
             MetaSampler(history=bad)
@@ -321,6 +323,12 @@ def test_19_a_wrong_history_is_refused_by_name_and_creates_no_file(tmp_path, cap
         with pytest.raises(error, match=said) as info:
             KnowledgeBase.from_studies(bad)
         assert "studies" in str(info.value)
+    import importlib.util
+
+    if importlib.util.find_spec("pg8000") is None:  # a storage whose database driver is missing
+        with pytest.raises(ValueError, match="install that database's Python driver") as info:
+            MetaSampler(history="postgresql+pg8000://user@host/db")
+        assert "history='postgresql+pg8000" in str(info.value)
     assert main(["fit-kb", "--metadata", "default", "--history", f"sqlite:///{missing}",
                  "--out", str(tmp_path / "kb")]) == 2
     assert "no database file" in capsys.readouterr().err
@@ -394,3 +402,26 @@ def test_22_sampler_arguments_are_checked_when_the_sampler_is_made():
         with pytest.raises(ValueError, match="seed must be None or an int"):
             MetaSampler(seed=bad)
     MetaSampler(seed=np.int64(3), base_sampler=optuna.samplers.RandomSampler(seed=0))  # fine
+
+
+@pytest.mark.parametrize("kind", ["float", "labels", "frame"])
+def test_23_a_missing_target_is_refused_before_the_search(kind):
+    """A NaN in y let every configuration fail in every fold, then raised the estimator's
+    own error (XGBoost: 'Check failed: valid') after the whole search."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from tuner import MetaSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    if kind == "float":
+        y, est = np.where(np.arange(60) % 20 == 3, np.nan, X[:, 0]), Ridge()
+    elif kind == "labels":
+        y, est = pd.Series(np.where(X[:, 0] > 0, "a", "b"), dtype=object).where(np.arange(60) % 20 != 3), LogisticRegression()
+    else:
+        y, est = pd.DataFrame({"t": np.where(np.arange(60) % 20 == 3, np.nan, X[:, 0])}), Ridge()
+    search = MetaSearchCV(est, {"alpha" if kind != "labels" else "C": optuna.distributions.FloatDistribution(0.1, 10)},
+                          n_trials=2, cv=3, warm_start=False)
+    with pytest.raises(ValueError, match=r"y contains 3 missing values \(first rows: \[3, 23, 43\]\)"):
+        search.fit(X, y)
+    assert not hasattr(search, "study_")
