@@ -91,10 +91,11 @@ def extract(
 
     Parameters
     ----------
-    X : array-like or pandas.DataFrame of shape (n_rows, n_columns)
+    X : array-like, pandas.DataFrame or scipy sparse matrix of shape (n_rows, n_columns)
         Numeric, bool, categorical and string/object columns. Missing values are
         allowed; infinite values are treated as missing (with a ``RuntimeWarning``).
-        ``X`` is never modified.
+        A sparse matrix is described as the dense table it stands for (its zeros are
+        values), up to 10 million cells. ``X`` is never modified.
     y : array-like of shape (n_rows,)
         Class labels (numbers, strings, bools) or a numeric target. No missing values.
     task : {"auto", "classification", "regression"}

@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+#: a sparse X is described as the dense table it stands for, up to this many cells (80 MB)
+MAX_SPARSE_CELLS = 10_000_000
+
 
 def _as_frame(X: object) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
@@ -19,9 +22,15 @@ def _as_frame(X: object) -> pd.DataFrame:
         import scipy.sparse as sp
 
         if sp.issparse(X):
-            raise TypeError(
-                "X is a scipy sparse matrix; pass a dense array (X.toarray()) or a DataFrame."
-            )
+            # its zeros are values: described as the dense table it stands for, if that fits
+            cells = int(X.shape[0]) * int(X.shape[1])
+            if cells > MAX_SPARSE_CELLS:
+                raise TypeError(
+                    f"X is a scipy sparse matrix of {X.shape[0]:,} x {X.shape[1]:,}: too large to "
+                    f"describe as a dense table (over {MAX_SPARSE_CELLS:,} cells); pass a sample "
+                    "of its rows or a reduction of its columns (e.g. TruncatedSVD) instead."
+                )
+            return pd.DataFrame(X.toarray())
     except ImportError:  # pragma: no cover
         pass
     arr = np.asarray(X)

@@ -103,10 +103,15 @@ def _column_kind(name: object, col: pd.Series) -> str:
             f"X column {name!r} has unsupported dtype {dtype} (complex numbers); "
             "convert it to real numbers or drop it."
         )
-    if ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype):
+    if ptypes.is_datetime64_any_dtype(dtype):
         raise TypeError(
             f"X column {name!r} has unsupported dtype {dtype}; convert dates to numbers "
             "(e.g. year, day of week, seconds since epoch) or drop the column."
+        )
+    if ptypes.is_timedelta64_dtype(dtype):
+        raise TypeError(
+            f"X column {name!r} has unsupported dtype {dtype}; convert durations to numbers "
+            "(e.g. X[col].dt.total_seconds()) or drop the column."
         )
     if ptypes.is_numeric_dtype(dtype):
         return "numeric"

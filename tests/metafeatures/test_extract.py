@@ -243,11 +243,27 @@ def test_no_shape_or_dtype_crashes(kinds, n, y_kind, seed):
         (np.column_stack([np.ones(4), np.full(4, np.nan)]), [0, 1, 0, 1], ValueError, "only missing values"),
         (pd.DataFrame({"d": pd.date_range("2020", periods=4)}), [0, 1, 0, 1], TypeError, "convert dates"),
         (pd.DataFrame({"z": np.ones(4) * 1j}), [0, 1, 0, 1], TypeError, "complex"),
+        (pd.DataFrame({"t": pd.to_timedelta(np.arange(4), unit="s")}), [0, 1, 0, 1], TypeError,
+         r"convert durations to numbers \(e.g. X\[col\].dt.total_seconds"),
     ],
 )
 def test_bad_input_errors_name_the_problem_and_fix(X, y, exc, match):
     with pytest.raises(exc, match=match):
         metafeatures.extract(X, y)
+
+
+def test_a_sparse_matrix_is_described_as_the_dense_table_it_stands_for():
+    """A sparse X (one-hot or count features) was refused; its zeros are values."""
+    import scipy.sparse as sp
+
+    X = sp.random(200, 12, density=0.2, format="csr", random_state=0)
+    y = (np.asarray(X.sum(axis=1)).ravel() > 0.6).astype(int)
+    dense = metafeatures.extract(X.toarray(), y)
+    for fmt in ("csr", "csc", "coo"):
+        pd.testing.assert_series_equal(metafeatures.extract(X.asformat(fmt), y), dense)
+    huge = sp.random(100_000, 101, density=1e-4, format="csr", random_state=0)  # 10.1 million cells
+    with pytest.raises(TypeError, match=r"sparse matrix of 100,000 x 101: too large .* TruncatedSVD"):
+        metafeatures.extract(huge, np.arange(100_000) % 2)
 
 
 def test_bad_arguments():
