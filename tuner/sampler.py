@@ -18,6 +18,7 @@ threads or processes can share one study.
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +72,14 @@ ATTR_NOVELTY = "learn2tune:novelty"
 _DEFAULT_WARM_START = 10
 #: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
 METAFEATURE_SECONDS = 5.0
+
+
+def _check_int(name: str, value: Any, minimum: int, optional: bool = True) -> None:
+    """Refuse a count that is not an integer (bools included) of at least ``minimum``."""
+    if value is None and optional:
+        return
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be {'None or ' if optional else ''}an int >= {minimum}, got {value!r}")
 
 
 class MetaSampler(BaseSampler):
@@ -145,10 +154,15 @@ class MetaSampler(BaseSampler):
             raise ValueError("pass X and y or metafeatures=, not both")
         if space is not None:
             spaces_mod.get_search_space(space)  # validates the name
-        if n_warm_start is not None and (not isinstance(n_warm_start, int) or n_warm_start < 0):
-            raise ValueError(f"n_warm_start must be None or an int >= 0, got {n_warm_start!r}")
-        if n_candidates < 10:
-            raise ValueError(f"n_candidates must be >= 10, got {n_candidates!r}")
+        _check_int("n_warm_start", n_warm_start, 0)
+        _check_int("n_candidates", n_candidates, 10, optional=False)
+        _check_int("adapt_steps", adapt_steps, 0)
+        for name, flag in (("residual_gp", residual_gp), ("surrogate_phase", surrogate_phase)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if metafeatures is not None and not hasattr(metafeatures, "items"):
+            raise TypeError(f"metafeatures must map feature names to values (the pandas Series that "
+                            f"metafeatures.extract(X, y) returns), got {type(metafeatures).__name__}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or not 0 <= seed < 2**32):
             raise ValueError(f"seed must be None or an int in [0, 2**32), got {seed!r}")
@@ -162,6 +176,10 @@ class MetaSampler(BaseSampler):
                 warnings.simplefilter("ignore")
                 metafeatures = mf_mod.extract(X, y, time_budget=METAFEATURE_SECONDS)
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
+        bad = [k for k, v in (self._metafeatures or {}).items() if not np.isfinite(v)]
+        if bad:  # distances to every known task would be nan: a warm start of nothing
+            raise ValueError(f"metafeatures has {len(bad)} missing or infinite values (e.g. {bad[:3]}); "
+                             "metafeatures.extract(X, y) gives finite values: pass its output")
         self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
         if isinstance(knowledge, (str, Path)):
             space_of(knowledge)  # the folder must be a knowledge base: say so now, not at trial 1
@@ -184,18 +202,16 @@ class MetaSampler(BaseSampler):
             )
         self._constraints_func = constraints_func
         self._base = base_sampler or optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
-        self._n_candidates = n_candidates
+        self._n_candidates = int(n_candidates)
         if history is not None:
             history = checked_source(history)  # a wrong argument says so now, not at trial 1
         self._source = KnowledgeSource(knowledge, space, history, self._task_type)
-        self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else n_warm_start, self._source,
+        self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else int(n_warm_start), self._source,
                                self._metafeatures)
         self._lock = threading.RLock()
         self._resolved: dict[tuple, str] = {}
         self._told: set[tuple] = set()  # studies told that no knowledge covers them
-        if adapt_steps is not None and (not isinstance(adapt_steps, int) or adapt_steps < 0):
-            raise ValueError(f"adapt_steps must be None or an int >= 0, got {adapt_steps!r}")
-        self._adapt_steps = adapt_steps
+        self._adapt_steps = None if adapt_steps is None else int(adapt_steps)
         self._residual_gp = bool(residual_gp)
         self._surrogate_phase = bool(surrogate_phase)
 

@@ -281,6 +281,13 @@ class KnowledgeBase:
                 f"(e.g. {missing[:3]}); pass the output of metafeatures.extract(X, y)."
             )
         row = np.array([metafeatures[n] for n in self.feature_names], dtype=np.float64)
+        bad = [n for n, v in zip(self.feature_names, row) if not np.isfinite(v)]
+        if bad:  # every distance would be nan, and the nearest task the first one known
+            raise ValueError(
+                f"metafeatures has {len(bad)} missing or infinite values (e.g. {bad[:3]}); "
+                "metafeatures.extract(X, y) gives finite values (0.0 where a feature is undefined): "
+                "pass its output."
+            )
         return self.scaler.transform_array(row[None, :])[0]
 
     def _distances(self, rows: np.ndarray, against: np.ndarray | None = None) -> np.ndarray:

@@ -425,3 +425,34 @@ def test_23_a_missing_target_is_refused_before_the_search(kind):
     with pytest.raises(ValueError, match=r"y contains 3 missing values \(first rows: \[3, 23, 43\]\)"):
         search.fit(X, y)
     assert not hasattr(search, "study_")
+
+
+def test_24_counts_flags_and_meta_features_of_the_sampler_are_checked():
+    """`n_candidates="100"` failed with Python's "'<' not supported", `n_candidates=100.5`
+    and `residual_gp="no"` were taken, `n_warm_start=np.int64(3)` was refused and
+    `n_warm_start=True` taken; meta-features given as a list failed with dict()'s words, and
+    a meta-feature vector holding a nan tuned from "the nearest task" at distance nan."""
+    import metafeatures
+    from tuner import MetaSampler
+    from warmstart import KnowledgeBase
+
+    for kwargs, said in [({"n_candidates": "100"}, "n_candidates must be an int >= 10"),
+                         ({"n_candidates": 100.5}, "n_candidates must be an int >= 10"),
+                         ({"n_warm_start": True}, "n_warm_start must be None or an int >= 0"),
+                         ({"adapt_steps": 1.0}, "adapt_steps must be None or an int >= 0")]:
+        with pytest.raises(ValueError, match=said):
+            MetaSampler(**kwargs)
+    with pytest.raises(TypeError, match="residual_gp must be True or False, got 'no'"):
+        MetaSampler(residual_gp="no")
+    with pytest.raises(TypeError, match="metafeatures must map feature names to values.*got list"):
+        MetaSampler(metafeatures=[1.0, 2.0])
+    MetaSampler(n_warm_start=np.int64(3), n_candidates=np.int32(50), adapt_steps=np.int64(2),
+                residual_gp=np.bool_(False))  # numpy numbers are fine
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    mf = metafeatures.extract(X, (X[:, 0] > 0).astype(int))
+    mf.iloc[3], mf.iloc[7] = np.nan, np.inf
+    with pytest.raises(ValueError, match="metafeatures has 2 missing or infinite values"):
+        MetaSampler(metafeatures=mf)
+    with pytest.raises(ValueError, match="metafeatures has 2 missing or infinite values"):
+        KnowledgeBase.default().warm_start(mf, n=3)
