@@ -12,11 +12,16 @@ def describe_study(study: Any, X: Any, y: Any, *, name: str | None = None) -> di
     datasets apart by what they are, not only by their trials. Returns the meta-features."""
     import warnings
 
+    import optuna
+
     import metafeatures
     from warmstart.history import ATTR_METAFEATURES, ATTR_NAME
 
     from .sampler import METAFEATURE_SECONDS
 
+    if not isinstance(study, optuna.Study):  # before the extraction: it can take seconds
+        raise TypeError(f"study must be an optuna.Study (optuna.load_study(study_name=..., storage=...)), "
+                        f"got {type(study).__name__}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = metafeatures.extract(X, y, time_budget=METAFEATURE_SECONDS)

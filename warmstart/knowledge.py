@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from metafeatures import task_of
+
 from . import spaces as spaces_mod
 from . import zero_shot
 from .cross_task import cross_task_raw, fill_gaps, fit_cross_task
@@ -280,6 +282,10 @@ class KnowledgeBase:
                 f"metafeatures lacks {len(missing)} features this knowledge base uses "
                 f"(e.g. {missing[:3]}); pass the output of metafeatures.extract(X, y)."
             )
+        mine, theirs = getattr(self.space, "task_type", None), task_of(metafeatures)
+        if mine in ("classification", "regression") and theirs and mine != theirs:
+            raise ValueError(f"metafeatures describe a {theirs} task, and this knowledge base knows "
+                             f"{mine} ({self.space_name}); use the knowledge of a {theirs} space")
         row = np.array([metafeatures[n] for n in self.feature_names], dtype=np.float64)
         bad = [n for n, v in zip(self.feature_names, row) if not np.isfinite(v)]
         if bad:  # every distance would be nan, and the nearest task the first one known
@@ -295,6 +301,8 @@ class KnowledgeBase:
 
     def similar_tasks(self, metafeatures: pd.Series | Mapping[str, float], k: int = 5) -> pd.DataFrame:
         """The ``k`` known tasks nearest to a dataset with these meta-features."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"k must be an int >= 0 (tasks to return), got {k!r}")
         d = self.distances(metafeatures)
         order = np.argsort(d, kind="stable")[:k]  # ties: the first known
         return pd.DataFrame({"task_id": [self.task_ids[i] for i in order],

@@ -30,15 +30,30 @@ def encode_configs(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> 
     cols: list[np.ndarray] = []
     for p in space.params:
         dist = space.distributions[p]
-        if isinstance(dist, CategoricalDistribution):
-            idx = np.array([dist.choices.index(c[p]) for c in configs], dtype=np.int64)
-            cols.append(np.eye(len(dist.choices))[idx])
-        else:
-            unit = to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))
-            cols.append(np.clip(unit, 0.0, 1.0)[:, None])  # beyond the known range: its edge
+        try:
+            if isinstance(dist, CategoricalDistribution):
+                idx = np.array([dist.choices.index(c[p]) for c in configs], dtype=np.int64)
+                cols.append(np.eye(len(dist.choices))[idx])
+            else:
+                unit = to_unit_array(dist, np.array([c[p] for c in configs], dtype=np.float64))
+                cols.append(np.clip(unit, 0.0, 1.0)[:, None])  # beyond the known range: its edge
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(_encoding_error(space, configs, p)) from None
     if not cols:
         return np.zeros((len(configs), 0))
     return np.hstack(cols).astype(np.float64)
+
+
+def _encoding_error(space: SearchSpace, configs: Sequence[Mapping[str, Any]], p: str) -> str:
+    """What is wrong with parameter ``p`` of ``configs`` in ``space``, in words."""
+    dist = space.distributions[p]
+    for i, c in enumerate(configs):
+        if p not in c:
+            return (f"configuration {i} lacks {p!r}: knowledge of {space.name!r} reads full "
+                    f"configurations of its parameters {list(space.params)}")
+        if isinstance(dist, CategoricalDistribution) and c[p] not in dist.choices:
+            return f"configuration {i} has {p}={c[p]!r}, not one of the choices {list(dist.choices)}"
+    return f"configurations give {p!r} values that are not numbers (e.g. {configs[0][p]!r})"
 
 
 def encode_columns(space: SearchSpace, columns: Mapping[str, Sequence[Any] | np.ndarray],

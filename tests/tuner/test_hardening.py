@@ -456,3 +456,39 @@ def test_24_counts_flags_and_meta_features_of_the_sampler_are_checked():
         MetaSampler(metafeatures=mf)
     with pytest.raises(ValueError, match="metafeatures has 2 missing or infinite values"):
         KnowledgeBase.default().warm_start(mf, n=3)
+
+
+def test_25_knowledge_base_queries_check_their_arguments():
+    """`warm_start(n=-2)` returned nothing and `similar_tasks(k=-1)` every task but the
+    farthest, silently; `n=2.5` failed in a slice; a configuration lacking a parameter
+    failed with `KeyError: 'colsample_bytree'`; a regression knowledge base warm-started a
+    classification dataset (from its defaults: "far from everything") without a word."""
+    import metafeatures
+    from warmstart import KnowledgeBase
+
+    kb = KnowledgeBase.default()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    mf = metafeatures.extract(X, (X[:, 0] > 0).astype(int))
+    for bad in (-2, 2.5, "3", True):
+        with pytest.raises(ValueError, match="n must be an int >= 0"):
+            kb.warm_start(mf, n=bad)
+        with pytest.raises(ValueError, match="k must be an int >= 0"):
+            kb.similar_tasks(mf, k=bad)
+    assert kb.warm_start(mf, n=0) == [] and len(kb.similar_tasks(mf, k=np.int64(2))) == 2
+    configs = kb.warm_start(mf, n=2)
+    partial = [{k: v for k, v in c.items() if k != "subsample"} for c in configs]
+    with pytest.raises(ValueError, match="configuration 0 lacks 'subsample': knowledge of 'xgboost-classifier'"):
+        kb.adapt(mf, partial, [0.8, 0.7])
+    with pytest.raises(ValueError, match="metafeatures describe a classification task.*xgboost-regressor"):
+        KnowledgeBase.default("xgboost-regressor").warm_start(mf, n=2)
+
+
+def test_26_describe_study_names_a_wrong_study():
+    """`describe_study("my-study", X, y)` computed the meta-features, then failed with
+    `'str' object has no attribute 'set_user_attr'`."""
+    from tuner import describe_study
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(TypeError, match=r"study must be an optuna.Study \(optuna.load_study.*got str"):
+        describe_study("my-study", X, (X[:, 0] > 0).astype(int))
