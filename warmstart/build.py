@@ -55,9 +55,11 @@ from .store import (
     compact_task,
     count_on_disk,
     done_keys,
+    evaluated_rows,
     param_columns,
     part_path,
     read_space_evaluations,
+    set_aside,
     task_key,
     tasks_on_disk,
 )
@@ -356,6 +358,7 @@ def _prepare_tasks(
     seen_fp: set[str] = set()
     types_needed = {spaces_mod.get_search_space(s).task_type for s in spaces}
     on_disk = tasks_on_disk(out)
+    seen_rows = {s: evaluated_rows(out, s) for s in spaces}
     skipped: dict[str, str] = {}
     per_type: dict[str, int] = {}
     for spec in specs:
@@ -376,9 +379,13 @@ def _prepare_tasks(
         task_levels_ = task_levels(task, n_usable, fidelities, max_rows)
         try:
             for lv in task_levels_:
-                if on_disk.get(lv.task_id) == metafeatures.signature():
-                    continue  # written by this revision of the meta-features: still true
                 X, y = evaluated_data(task, folds=folds, rows=lv.rows, seed=seed)
+                for s in spaces:  # made on another subsample of the data: set aside, redone
+                    if seen_rows[s].get(lv.task_id, set()) - {len(y)}:
+                        n = set_aside(out, s, lv.task_id, len(y))
+                        logger.warning("%s: %d evaluations made on another subsample set aside", lv.task_id, n)
+                if on_disk.get(lv.task_id) == (metafeatures.signature(), len(y)):
+                    continue  # written by this revision of the meta-features, of these rows
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     mf = metafeatures.extract(X, y, task=task.task_type, random_state=0)

@@ -284,19 +284,56 @@ def done_keys(out: Path, space: str) -> tuple[dict[str, set[int]], set[str]]:
     return done, compacted
 
 
-def tasks_on_disk(out: Path) -> dict[str, str]:
-    """Task ids with a row on disk, and the meta-feature signature each was computed with
-    (``""`` for rows written before signatures were recorded)."""
+def tasks_on_disk(out: Path) -> dict[str, tuple[str, int]]:
+    """Task ids with a row on disk: the meta-feature signature each was computed with
+    (``""`` for rows written before signatures were recorded) and the rows it describes."""
     folder = out / "tasks"
     if not folder.exists():
         return {}
-    ids: dict[str, str] = {}
-    for f in folder.glob("*.parquet"):
-        if not f.name.startswith("."):
+    ids: dict[str, tuple[str, int]] = {}
+    for f in sorted(folder.glob("*.parquet"), key=lambda f: f.name == "tasks.parquet", reverse=True):
+        if not f.name.startswith("."):  # the merged file first: a task's own file is its newest row
             df = pd.read_parquet(f)
             sig = df["mf_signature"].astype(str) if "mf_signature" in df else pd.Series([""] * len(df))
-            ids.update(zip(df["task_id"].astype(str), sig))
+            ids.update(zip(df["task_id"].astype(str), zip(sig, df["n_rows"].astype(int))))
     return ids
+
+
+def evaluated_rows(out: Path, space: str) -> dict[str, set[int]]:
+    """The row counts each task's evaluations on disk were made at (evaluations that did
+    not record them are left out)."""
+    try:
+        ev = read_space_evaluations(out, space, columns=["rows"])
+    except (KeyError, ValueError, OSError):  # files written before rows were recorded
+        return {}
+    ev = ev[ev["rows"].notna()]
+    return {str(t): {int(r) for r in g} for t, g in ev.groupby("task_id")["rows"]}
+
+
+def set_aside(out: Path, space: str, task_id: str, rows: int) -> int:
+    """Move the evaluations of ``task_id`` made at another row count than ``rows`` (an
+    earlier subsampling of its data) to ``evaluations/<space>/.stale/``: kept on disk, no
+    longer read. Each file is copied there before it is rewritten without them (a crash in
+    between leaves a copy, never a loss). Returns how many were moved."""
+    folder = Path(out) / "evaluations" / space
+    stale = folder / ".stale" / f"{task_key(task_id)}.parquet"
+    moved = 0
+    for f in _visible_parquets(folder):
+        df = pd.read_parquet(f)
+        if "rows" not in df:
+            continue
+        bad = (df["task_id"].astype(str) == task_id) & df["rows"].notna() & (df["rows"] != rows)
+        if not bad.any():
+            continue
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        kept = [pd.read_parquet(stale)] if stale.exists() else []
+        atomic_write_parquet(pd.concat([*kept, df[bad]], ignore_index=True), stale)
+        if bad.all():
+            f.unlink()
+        else:
+            atomic_write_parquet(df[~bad].reset_index(drop=True), f)
+        moved += int(bad.sum())
+    return moved
 
 
 def compact(out: str | Path) -> None:

@@ -289,3 +289,36 @@ def test_a_checkpointed_build_resumes_where_it_stopped(suite, tmp_path):
     shutil.copytree(out, copy)
     again = build(suite, ["logistic-regression"], 3, copy, folds=3)
     assert again.evaluations == 0 and len(MetaDataset.load(copy).evaluations) == 3 * 4
+
+
+def test_evaluations_of_an_earlier_subsample_are_set_aside_and_redone(tmp_path):
+    """A fidelity's subsample changed between two runs of a build (a fix of the stratified
+    subsample kept 2 more rows of a rare class): the resumed run added evaluations on the new
+    rows to those on the old ones, under a task row describing the old ones. Now the old
+    evaluations are set aside (kept in ``.stale/``, no longer read), the task row is
+    rewritten and the configurations are evaluated again on the rows the build evaluates."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(700, 3))
+    y = np.where(X[:, 0] + rng.normal(size=700) > 0, "a", "b")
+    pd.DataFrame(X, columns=list("pqr")).assign(label=y).to_csv(tmp_path / "big.csv", index=False)
+    (tmp_path / "suite.yaml").write_text("tasks:\n  - {file: big.csv, target: label, task_type: classification}\n")
+    out = tmp_path / "b"
+    kwargs = dict(folds=3, fidelities="200,400,full", max_rows=600, min_configs=4)
+    build(tmp_path, ["logistic-regression"], 12, out, **kwargs)
+    level = "file:big.csv@400"
+    first = MetaDataset.load(out).evaluations
+    n_level = int((first.task_id == level).sum())
+    for folder, column in ((out / "evaluations", "rows"), (out / "tasks", "n_rows")):
+        for f in folder.rglob("*.parquet"):  # as an older subsample would have left them
+            df = pd.read_parquet(f)
+            df.loc[df["task_id"] == level, column] = 398
+            df.to_parquet(f)
+    again = build(tmp_path, ["logistic-regression"], 12, out, **kwargs)
+    md = MetaDataset.load(out)
+    ev = md.evaluations
+    assert again.evaluations == n_level
+    assert (ev.loc[ev.task_id == level, "rows"] == 400).all() and int((ev.task_id == level).sum()) == n_level
+    assert md.tasks.set_index("task_id").loc[level, "n_rows"] == 400
+    stale = pd.concat([pd.read_parquet(f) for f in (out / "evaluations").rglob(".stale/*.parquet")])
+    assert len(stale) == n_level and (stale["rows"] == 398).all()
+    assert build(tmp_path, ["logistic-regression"], 12, out, **kwargs).evaluations == 0
