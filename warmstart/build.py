@@ -380,10 +380,10 @@ def _prepare_tasks(
         try:
             for lv in task_levels_:
                 X, y = evaluated_data(task, folds=folds, rows=lv.rows, seed=seed)
-                for s in spaces:  # made on another subsample of the data: set aside, redone
+                for s in spaces:  # recorded at other rows than these: set aside, redone
                     if seen_rows[s].get(lv.task_id, set()) - {len(y)}:
                         n = set_aside(out, s, lv.task_id, len(y))
-                        logger.warning("%s: %d evaluations made on another subsample set aside", lv.task_id, n)
+                        logger.warning("%s: %d evaluations recorded at another row count set aside", lv.task_id, n)
                 if on_disk.get(lv.task_id) == (metafeatures.signature(), len(y)):
                     continue  # written by this revision of the meta-features, of these rows
                 with warnings.catch_warnings():

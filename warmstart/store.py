@@ -311,8 +311,9 @@ def evaluated_rows(out: Path, space: str) -> dict[str, set[int]]:
 
 
 def set_aside(out: Path, space: str, task_id: str, rows: int) -> int:
-    """Move the evaluations of ``task_id`` made at another row count than ``rows`` (an
-    earlier subsampling of its data) to ``evaluations/<space>/.stale/``: kept on disk, no
+    """Move the evaluations of ``task_id`` recorded at another row count than ``rows`` (made
+    on another subsample of its data, or recorded as the rows asked for before builds
+    recorded the rows evaluated) to ``evaluations/<space>/.stale/``: kept on disk, no
     longer read. Each file is copied there before it is rewritten without them (a crash in
     between leaves a copy, never a loss). Returns how many were moved."""
     folder = Path(out) / "evaluations" / space

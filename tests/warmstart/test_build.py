@@ -292,11 +292,11 @@ def test_a_checkpointed_build_resumes_where_it_stopped(suite, tmp_path):
 
 
 def test_evaluations_of_an_earlier_subsample_are_set_aside_and_redone(tmp_path):
-    """A fidelity's subsample changed between two runs of a build (a fix of the stratified
-    subsample kept 2 more rows of a rare class): the resumed run added evaluations on the new
-    rows to those on the old ones, under a task row describing the old ones. Now the old
-    evaluations are set aside (kept in ``.stale/``, no longer read), the task row is
-    rewritten and the configurations are evaluated again on the rows the build evaluates."""
+    """Evaluations whose recorded row count differs from the rows the build evaluates now
+    (made on another subsample, or recorded before builds recorded the rows actually
+    evaluated: a subsample that drops a class too rare for the folds) were kept beside new
+    ones, so one task mixed two row counts. Now they are set aside (kept in ``.stale/``, no
+    longer read), the task row is rewritten and the configurations evaluated again."""
     rng = np.random.default_rng(2)
     X = rng.normal(size=(700, 3))
     y = np.where(X[:, 0] + rng.normal(size=700) > 0, "a", "b")
