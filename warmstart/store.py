@@ -371,7 +371,7 @@ def compact(out: str | Path) -> None:
 
 def count_on_disk(out: Path, space: str) -> dict[str, int]:
     folder = out / "evaluations" / space
-    files = [f for f in folder.rglob("*.parquet") if not f.name.startswith(".")]
+    files = _visible_parquets(folder)  # not the temporary files, nor the set-aside ones
     if not files:
         return {}
     status = pd.concat([pd.read_parquet(f, columns=["status"]) for f in files])["status"]

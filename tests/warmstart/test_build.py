@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -321,4 +322,6 @@ def test_evaluations_of_an_earlier_subsample_are_set_aside_and_redone(tmp_path):
     assert md.tasks.set_index("task_id").loc[level, "n_rows"] == 400
     stale = pd.concat([pd.read_parquet(f) for f in (out / "evaluations").rglob(".stale/*.parquet")])
     assert len(stale) == n_level and (stale["rows"] == 398).all()
+    counted = json.loads((out / "manifest.json").read_text())["builds"]["logistic-regression"]["evaluations_on_disk"]
+    assert sum(counted.values()) == len(ev)  # the set-aside ones are not counted
     assert build(tmp_path, ["logistic-regression"], 12, out, **kwargs).evaluations == 0
