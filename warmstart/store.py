@@ -328,7 +328,8 @@ def set_aside(out: Path, space: str, task_id: str, rows: int) -> int:
             continue
         stale.parent.mkdir(parents=True, exist_ok=True)
         kept = [pd.read_parquet(stale)] if stale.exists() else []
-        atomic_write_parquet(pd.concat([*kept, df[bad]], ignore_index=True), stale)
+        both = pd.concat([*kept, df[bad]], ignore_index=True)  # a rerun after a crash: once
+        atomic_write_parquet(both.drop_duplicates(["task_id", "config_id", "rows"]), stale)
         if bad.all():
             f.unlink()
         else:
