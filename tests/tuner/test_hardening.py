@@ -482,6 +482,10 @@ def test_25_knowledge_base_queries_check_their_arguments():
         kb.adapt(mf, partial, [0.8, 0.7])
     with pytest.raises(ValueError, match="metafeatures describe a classification task.*xgboost-regressor"):
         KnowledgeBase.default("xgboost-regressor").warm_start(mf, n=2)
+    from tuner import MetaSampler
+
+    with pytest.raises(ValueError, match="space='xgboost-regressor' is a space of regression.*classification task"):
+        MetaSampler(metafeatures=mf, space="xgboost-regressor")  # it failed at trial 1
 
 
 def test_26_describe_study_names_a_wrong_study():
