@@ -110,6 +110,9 @@ def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
     assert "their objective models' median cross-validated Spearman: 0.300." in rated
     assert "| rows_bucket | tasks | meta@1 | meta@10 | tpe@1 | tpe@10 | objective Spearman |" in rated
     assert "| 5k-20k | 1 | 0.5 | 0.05 | 1 | 0.1 | 0.20 |" in rated
+    # a --real run has no objective model: no quality said (it printed "Spearman: 1.000")
+    real = br.report(res, info.assign(objective="real", surrogate_cv_spearman=1.0), [1, 5, 20], "cmd")
+    assert "Spearman" not in real and "on the 2 tasks evaluated at 5,000+ rows" in real
     # a run of MetaSampler's first trial and the anchors only (e.g. --real --trials 1)
     only = res[res["method"].isin(["meta", "defaults"]) & (res["t"] == 1)]
     h1 = br.summarize(only, budgets=(1,))["headline"]
