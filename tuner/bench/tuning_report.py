@@ -84,7 +84,7 @@ def _ci_text(ci: tuple[float, float] | None, what: str) -> str:
 def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], command: str,
            protocol: str = "") -> str:
     """The benchmark's markdown report."""
-    if len(info) and "surrogate_cv_spearman" in info and (info.get("objective") == "real").all():
+    if len(info) and "surrogate_cv_spearman" in info and "objective" in info and (info["objective"] == "real").all():
         info = info.drop(columns="surrogate_cv_spearman")  # no objective model to qualify
     summ = summarize(res, budgets)
     n_tasks, n_seeds = res["task_id"].nunique(), res["seed"].nunique()
