@@ -18,7 +18,6 @@ threads or processes can share one study.
 from __future__ import annotations
 
 import logging
-import numbers
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metafeatures import task_of
 from warmstart import spaces as spaces_mod
+from warmstart.checks import check_count, check_finite
 from warmstart.history import (
     ATTR_METAFEATURES,
     checked_source,
@@ -72,14 +72,6 @@ ATTR_NOVELTY = "learn2tune:novelty"
 _DEFAULT_WARM_START = 10
 #: seconds the meta-features of ``MetaSampler(X=, y=)`` may take (groups past it are skipped)
 METAFEATURE_SECONDS = 5.0
-
-
-def _check_int(name: str, value: Any, minimum: int, optional: bool = True) -> None:
-    """Refuse a count that is not an integer (bools included) of at least ``minimum``."""
-    if value is None and optional:
-        return
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be {'None or ' if optional else ''}an int >= {minimum}, got {value!r}")
 
 
 class MetaSampler(BaseSampler):
@@ -154,9 +146,9 @@ class MetaSampler(BaseSampler):
             raise ValueError("pass X and y or metafeatures=, not both")
         if space is not None:
             spaces_mod.get_search_space(space)  # validates the name
-        _check_int("n_warm_start", n_warm_start, 0)
-        _check_int("n_candidates", n_candidates, 10, optional=False)
-        _check_int("adapt_steps", adapt_steps, 0)
+        check_count("n_warm_start", n_warm_start, 0, optional=True)
+        check_count("n_candidates", n_candidates, 10)
+        check_count("adapt_steps", adapt_steps, 0, optional=True)
         for name, flag in (("residual_gp", residual_gp), ("surrogate_phase", surrogate_phase)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
@@ -176,10 +168,7 @@ class MetaSampler(BaseSampler):
                 warnings.simplefilter("ignore")
                 metafeatures = mf_mod.extract(X, y, time_budget=METAFEATURE_SECONDS)
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
-        bad = [k for k, v in (self._metafeatures or {}).items() if not np.isfinite(v)]
-        if bad:  # distances to every known task would be nan: a warm start of nothing
-            raise ValueError(f"metafeatures has {len(bad)} missing or infinite values (e.g. {bad[:3]}); "
-                             "metafeatures.extract(X, y) gives finite values: pass its output")
+        check_finite(self._metafeatures or {})
         self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
         if space is not None and self._task_type not in (None, spaces_mod.get_search_space(space).task_type):
             raise ValueError(f"space={space!r} is a space of {spaces_mod.get_search_space(space).task_type}, and "

@@ -33,6 +33,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import indexable, validate_data
 
 from warmstart import spaces as spaces_mod
+from warmstart.checks import check_count
 
 from .delegation import BestEstimatorDelegation
 from .estimators import builtin_space, tuned_model
@@ -159,8 +160,7 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
     def _check_params(self) -> None:
         if not hasattr(self.estimator, "fit"):
             raise ValueError(f"estimator must be a scikit-learn estimator with fit, got {self.estimator!r}")
-        if not isinstance(self.n_trials, numbers.Integral) or isinstance(self.n_trials, bool) or self.n_trials < 1:
-            raise ValueError(f"n_trials must be an int >= 1, got {self.n_trials!r}")
+        check_count("n_trials", self.n_trials, 1)
         if self.timeout is not None and (not isinstance(self.timeout, numbers.Real) or self.timeout <= 0):
             raise ValueError(f"timeout must be None or a positive number of seconds, got {self.timeout!r}")
         if not (self.error_score == "raise" or isinstance(self.error_score, numbers.Real)):

@@ -34,6 +34,7 @@ from metafeatures import task_of
 
 from . import spaces as spaces_mod
 from . import zero_shot
+from .checks import check_count, check_finite
 from .cross_task import cross_task_raw, fill_gaps, fit_cross_task
 from .guard import nearest_distance_quantiles, novelty_of
 from .kb_io import KnowledgeBaseError, bundled_root, bundled_spaces
@@ -287,13 +288,7 @@ class KnowledgeBase:
             raise ValueError(f"metafeatures describe a {theirs} task, and this knowledge base knows "
                              f"{mine} ({self.space_name}); use the knowledge of a {theirs} space")
         row = np.array([metafeatures[n] for n in self.feature_names], dtype=np.float64)
-        bad = [n for n, v in zip(self.feature_names, row) if not np.isfinite(v)]
-        if bad:  # every distance would be nan, and the nearest task the first one known
-            raise ValueError(
-                f"metafeatures has {len(bad)} missing or infinite values (e.g. {bad[:3]}); "
-                "metafeatures.extract(X, y) gives finite values (0.0 where a feature is undefined): "
-                "pass its output."
-            )
+        check_finite(dict(zip(self.feature_names, row)))
         return self.scaler.transform_array(row[None, :])[0]
 
     def _distances(self, rows: np.ndarray, against: np.ndarray | None = None) -> np.ndarray:
@@ -301,8 +296,7 @@ class KnowledgeBase:
 
     def similar_tasks(self, metafeatures: pd.Series | Mapping[str, float], k: int = 5) -> pd.DataFrame:
         """The ``k`` known tasks nearest to a dataset with these meta-features."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"k must be an int >= 0 (tasks to return), got {k!r}")
+        check_count("k", k, 0, what=" (tasks to return)")
         d = self.distances(metafeatures)
         order = np.argsort(d, kind="stable")[:k]  # ties: the first known
         return pd.DataFrame({"task_id": [self.task_ids[i] for i in order],

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from .checks import check_count
 from .scores import copula, order_keeping_affine
 from .threads import one_torch_thread
 
@@ -92,12 +93,8 @@ class MAMLConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden", "layers", "meta_iterations", "meta_batch", "k_min", "query", "members"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"maml {name} must be an int >= 1, got {value!r}")
-        if (isinstance(self.inner_steps, bool) or not isinstance(self.inner_steps, numbers.Integral)
-                or self.inner_steps < 0):
-            raise ValueError(f"maml inner_steps must be an int >= 0, got {self.inner_steps!r}")
+            check_count(f"maml {name}", getattr(self, name), 1)
+        check_count("maml inner_steps", self.inner_steps, 0)
         if not isinstance(self.k_max, numbers.Integral) or self.k_max < self.k_min:
             raise ValueError(f"maml k_max must be an int >= k_min ({self.k_min}), got {self.k_max!r}")
         for name in ("inner_lr", "meta_lr"):

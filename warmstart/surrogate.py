@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.distributions import CategoricalDistribution
 
+from .checks import check_count
 from .spaces import SearchSpace, to_unit, to_unit_array
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,8 +184,7 @@ def adapt_surrogate(kb: KnowledgeBase, metafeatures: Any, observed_configs: Sequ
     enc = encode_configs(kb.space, configs) if configs else np.zeros((0, 0))
     observed_raw = kb.cross_task_members(v, enc) if kb.xgb_models and configs else None
     x = kb.maml_inputs(enc, v, cross_task=observed_raw) if configs else np.zeros((0, kb.maml.in_dim))
-    if steps is not None and (not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"steps must be None or an int >= 0, got {steps!r}")
+    check_count("steps", steps, 0, optional=True)
     adapted = kb.maml.adapt(x, y, steps=steps)
     diag = assess_transfer(kb, v, x, y, steps)
     affine = []

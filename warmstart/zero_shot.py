@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import spaces as spaces_mod
+from .checks import check_count
 from .portfolio import bandwidth_table as loo_bandwidth_table
 from .portfolio import choose_bandwidth, greedy_portfolio, kernel_weights
 from .safety import defaults_index, family_quantile, safety_start
@@ -32,8 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10,
                k: int | None = None, first: str = "surrogate") -> list[dict[str, Any]]:
     """:meth:`KnowledgeBase.warm_start` (see there and the module docstring)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be an int >= 0 (configurations to return), got {n!r}")
+    check_count("n", n, 0, what=" (configurations to return)")
     if n < 1:
         return []
     if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
