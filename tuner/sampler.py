@@ -170,10 +170,11 @@ class MetaSampler(BaseSampler):
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
         check_finite(self._metafeatures or {})
         self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
-        if space is not None and self._task_type not in (None, spaces_mod.get_search_space(space).task_type):
-            raise ValueError(f"space={space!r} is a space of {spaces_mod.get_search_space(space).task_type}, and "
-                             f"the data is a {self._task_type} task; choose a {self._task_type} space or "
-                             "leave space=None (it follows the parameters and the data)")
+        space_type = None if space is None else spaces_mod.get_search_space(space).task_type
+        if space_type is not None and self._task_type not in (None, space_type):
+            raise ValueError(f"space={space!r} is a space of {space_type}, and the data is a {self._task_type} "
+                             f"task; choose a {self._task_type} space or leave space=None (it follows the "
+                             "parameters and the data)")
         if isinstance(knowledge, (str, Path)):
             space_of(knowledge)  # the folder must be a knowledge base: say so now, not at trial 1
         elif knowledge is not None and knowledge is not False and not hasattr(knowledge, "warm_start"):

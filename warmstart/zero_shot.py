@@ -34,10 +34,9 @@ def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] 
                k: int | None = None, first: str = "surrogate") -> list[dict[str, Any]]:
     """:meth:`KnowledgeBase.warm_start` (see there and the module docstring)."""
     check_count("n", n, 0, what=" (configurations to return)")
+    check_count("k", k, 0, optional=True, what=" (None: the bandwidth chosen by local cross-validation)")
     if n < 1:
         return []
-    if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0):
-        raise ValueError(f"k must be None (chosen by local cross-validation) or an int >= 0, got {k!r}")
     if first not in ("surrogate", "portfolio"):
         raise ValueError(f"first must be 'surrogate' or 'portfolio', got {first!r}")
     start: list[int] = []  # the surrogate's first pick
