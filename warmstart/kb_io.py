@@ -14,7 +14,7 @@ import hashlib
 import json
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna.distributions as od
@@ -109,6 +109,8 @@ def _write(kb: KnowledgeBase, path: Path) -> None:
 
     for i, m in enumerate(kb.xgb_models):
         m.save_model(str(path / f"xgb_{i}.json"))
+    for i, m in enumerate(kb.gain_models):
+        m.save_model(str(path / f"gain_{i}.json"))
     torch.save(kb.maml.state_dict(), path / "maml.pt")
     cols = [str(i) for i in range(len(kb.configs))]
     atomic_write_parquet(
@@ -136,6 +138,7 @@ def _write(kb: KnowledgeBase, path: Path) -> None:
         "safety": kb.safety,
         "maml": {"in_dim": kb.maml.in_dim, "config": kb.maml.config_dict(), "seed": kb.maml.seed},
         "n_xgb": len(kb.xgb_models),
+        "n_gain": len(kb.gain_models),
         # a space derived from studies travels with its knowledge
         "space_distributions": ({k: od.distribution_to_json(v) for k, v in kb.space.distributions.items()}
                                 if kb.space_name not in spaces_mod.SPACES else None),
@@ -202,7 +205,6 @@ def _check(path: Path, name: str, digest: str) -> None:
 def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
     """Load a folder written by :func:`save` into a new ``cls`` instance."""
     import torch
-    import xgboost
 
     path = Path(path)
     meta = verify(path)
@@ -252,14 +254,9 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
         kb.scaler = QuantileScaler(kb.feature_names, pd.read_parquet(path / "scaler.parquet")[kb.feature_names].to_numpy())
     except (OSError, KeyError, ValueError) as exc:
         raise KnowledgeBaseError(f"cannot read the tables of {str(path)!r}: {exc}") from exc
-    kb.xgb_models = []
-    for i in range(meta["n_xgb"]):
-        m = xgboost.XGBRegressor(n_jobs=1)
-        try:
-            m.load_model(str(path / f"xgb_{i}.json"))
-        except xgboost.core.XGBoostError as exc:
-            raise KnowledgeBaseError(f"cannot read {str(path / f'xgb_{i}.json')!r}: {exc}") from exc
-        kb.xgb_models.append(m)
+    # knowledge bases saved before the first-pick members have none (n_gain absent)
+    kb.xgb_models = [_load_xgb(path / f"xgb_{i}.json") for i in range(meta["n_xgb"])]
+    kb.gain_models = [_load_xgb(path / f"gain_{i}.json") for i in range(meta.get("n_gain", 0))]
     try:
         state = torch.load(path / "maml.pt", weights_only=True, map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name, without torch's advice
@@ -298,3 +295,14 @@ def _version() -> str:
     from . import __version__
 
     return __version__
+
+
+def _load_xgb(file: Path) -> Any:
+    import xgboost
+
+    m = xgboost.XGBRegressor(n_jobs=1)
+    try:
+        m.load_model(str(file))
+    except xgboost.core.XGBoostError as exc:
+        raise KnowledgeBaseError(f"cannot read {str(file)!r}: {exc}") from exc
+    return m

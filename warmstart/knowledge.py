@@ -41,7 +41,7 @@ from .kb_io import KnowledgeBaseError, bundled_root, bundled_spaces
 from .protocol import PRIMARY_METRIC
 from .safety import calibrate, family_quantile
 from .scaling import QuantileScaler
-from .scores import task_score_matrix
+from .scores import task_gain_matrix, task_score_matrix
 from .similarity import learn_metric_weights, weighted_l1
 from .surrogate import Configs, Surrogate, encode, encode_configs
 
@@ -79,6 +79,7 @@ class KnowledgeBase:
         self.scores: np.ndarray = np.zeros((0, 0))  # (tasks, configs) copula scores, NaN = not evaluated
         self.filled: np.ndarray = np.zeros((0, 0))  # scores with gaps filled by the XGB surrogate
         self.xgb_models: list[Any] = []
+        self.gain_models: list[Any] = []  # cross-task members on the normalized-gain scale: the first pick
         self.embed_idx: np.ndarray = np.zeros(0, dtype=int)
         self.maml_prior_input: bool = False  # the MAML network reads the cross-task prior
         self.maml: MAMLEnsemble | None = None
@@ -180,7 +181,7 @@ class KnowledgeBase:
         kb.task_matrix = kb.scaler.transform(mf[names])
 
         kb._learn_weights()
-        kb._fit_xgb(space_obj, n_xgb)
+        kb._fit_xgb(space_obj, n_xgb, task_gain_matrix(ev, task_ok, kb.metric))
         kb._fill_scores(space_obj)
         kb.nn_distance_quantiles = nearest_distance_quantiles(kb._distances(kb.task_matrix))
         families = kb.calibrate_safety(tasks["family"].astype(str).tolist() if "family" in tasks else None)["groups"]
@@ -200,9 +201,12 @@ class KnowledgeBase:
     def _learn_weights(self) -> None:
         self.weights = learn_metric_weights(self.task_matrix, self.scores, MIN_EVALS)
 
-    def _fit_xgb(self, space_obj: spaces_mod.SearchSpace, n_members: int) -> None:
+    def _fit_xgb(self, space_obj: spaces_mod.SearchSpace, n_members: int, gains: np.ndarray) -> None:
+        """The cross-task members on copula scores, and the first-pick members on normalized
+        gains (:func:`warmstart.scores.task_gain_matrix`; :mod:`warmstart.zero_shot`)."""
         enc = encode_configs(space_obj, self.configs)
         self.xgb_models = fit_cross_task(self.task_matrix, self.scores, enc, n_members, self.random_state)
+        self.gain_models = fit_cross_task(self.task_matrix, gains, enc, n_members, self.random_state)
 
     def cross_task_members(self, task_vector: np.ndarray, enc: np.ndarray) -> np.ndarray:
         """Raw predictions (members x configs) of the cross-task XGBoost members for one

@@ -122,8 +122,7 @@ def task_score_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: st
     ``min_evals`` successful, not all equal evaluations; its failed or timed-out
     configurations rank at its bottom. Returns (matrix, kept task ids, configurations)."""
     sign = metric_sign(metric)
-    keys = evaluations["config"].astype(str)
-    grid_keys = sorted(keys.unique())
+    grid_keys = _config_grid(evaluations)
     col = {k: i for i, k in enumerate(grid_keys)}
     order = {t: i for i, t in enumerate(task_ids)}
     rows = []
@@ -141,3 +140,42 @@ def task_score_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: st
     rows.sort(key=lambda r: r[0])  # the order of task_ids
     matrix = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, len(grid_keys)))
     return matrix, [r[2] for r in rows], [json.loads(k) for k in grid_keys]
+
+
+#: normalized gains are floored here (failed configurations too): a few disasters must not
+#: dominate what the first-pick members learn
+GAIN_FLOOR = -3.0
+
+
+def task_gain_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: str) -> np.ndarray:
+    """Tasks (``task_ids``, e.g. those :func:`task_score_matrix` kept) x configurations
+    (its columns) matrix of normalized gains: ``1 - (max - v) / (max - median)`` of each
+    task's evaluations, 1 at its best, 0 at its median. This is one minus the normalized
+    regret learn2tune reports (:func:`normalized_regret`, with the median as the typical
+    configuration), so a mean over tasks on this scale weighs how far a configuration
+    falls short, where copula scores (ranks) only say how many do better. Floored at
+    :data:`GAIN_FLOOR`; failed configurations sit at the floor; NaN: not evaluated. A task
+    whose median is its best divides by its range instead."""
+    sign = metric_sign(metric)
+    col = {k: i for i, k in enumerate(_config_grid(evaluations))}
+    pos = {t: i for i, t in enumerate(task_ids)}
+    gains = np.full((len(task_ids), len(col)), np.nan)
+    for tid, sub in evaluations.groupby("task_id", sort=False):
+        if tid not in pos:
+            continue
+        vals = sign * sub[metric].to_numpy(np.float64)
+        ok = (sub["status"] == "ok").to_numpy() & np.isfinite(vals)
+        if not ok.any():
+            continue
+        top, mid = vals[ok].max(), np.median(vals[ok])
+        scale = top - mid if top > mid else np.ptp(vals[ok])
+        g = 1.0 - (top - vals) / scale if scale > 0 else np.zeros(len(vals))
+        g = np.where(ok, np.maximum(g, GAIN_FLOOR), GAIN_FLOOR)
+        gains[pos[tid], [col[k] for k in sub["config"].astype(str)]] = g
+    return gains
+
+
+def _config_grid(evaluations: pd.DataFrame) -> list[str]:
+    """The configuration grid of a knowledge base: the evaluations' distinct configurations
+    (JSON), sorted."""
+    return sorted(evaluations["config"].astype(str).unique())

@@ -1,8 +1,9 @@
 """The zero-shot warm start of a knowledge base: which configurations a new dataset tries
 first (:meth:`KnowledgeBase.warm_start` is this module's :func:`warm_start`).
 
-The first configuration is the one the cross-task surrogate ranks best for the dataset's
-meta-features; a greedy portfolio continues from it, each step adding the configuration
+The first configuration is the one the first-pick members rank best for the dataset's
+meta-features (:func:`first_pick`: cross-task XGBoost members trained on normalized gains,
+the scale of the regret a first trial is judged by); a greedy portfolio continues from it, each step adding the configuration
 that most reduces the regret over the known tasks weighted by a kernel on the learned task
 distance (:mod:`warmstart.portfolio`). The kernel's bandwidth is chosen per dataset by
 local cross-validation (:func:`choose_k`), and far from every known task the safety net
@@ -21,6 +22,7 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .checks import check_count
+from .cross_task import cross_task_raw
 from .portfolio import bandwidth_table as loo_bandwidth_table
 from .portfolio import choose_bandwidth, greedy_portfolio, kernel_weights
 from .safety import defaults_index, family_quantile, safety_start
@@ -50,10 +52,21 @@ def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] 
         if k is None and safety_on(kb, d):
             return [dict(kb.configs[j]) for j in safety_start(kb.filled, n, defaults_index_of(kb))]
         w = kernel_weights(d, int(choose_k(kb, d) if k is None else k))
-        if first == "surrogate" and kb.xgb_models:
-            v = kb.task_vector(metafeatures)
-            start = [int(np.argmax(kb.cross_task_members(v, kb._encode(kb.configs)).mean(axis=0)))]
+        if first == "surrogate" and (kb.gain_models or kb.xgb_models):
+            start = [first_pick(kb, kb.task_vector(metafeatures))]
     return [dict(kb.configs[j]) for j in greedy_portfolio(kb.filled, w, n, start=start)]
+
+
+def first_pick(kb: KnowledgeBase, task_vector: np.ndarray) -> int:
+    """Index (in ``kb.configs``) of the known configuration with the highest predicted
+    normalized gain for this task: one minus the normalized regret, so the pick is the
+    configuration expected to fall least short of the task's best, where the copula
+    members' argmax is the one expected to rank best (it ran into a few large regrets on
+    held-out families: BENCHMARKS.md). Knowledge bases saved before the gain members
+    existed use the copula members."""
+    models = kb.gain_models or kb.xgb_models
+    enc = kb._encode(kb.configs)
+    return int(np.argmax(cross_task_raw(models, np.repeat(task_vector[None, :], len(enc), axis=0), enc).mean(axis=0)))
 
 
 def choose_k(kb: KnowledgeBase, d: np.ndarray) -> int:
