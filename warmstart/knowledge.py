@@ -310,14 +310,16 @@ class KnowledgeBase:
         self, metafeatures: pd.Series | Mapping[str, float] | None, n: int = 10, k: int | None = None,
         first: str = "surrogate",
     ) -> list[dict[str, Any]]:
-        """Configurations to try first, best first: the one the cross-task surrogate ranks
-        best for these meta-features (``first="surrogate"``; ``"portfolio"``: the
-        portfolio's own first), then a greedy portfolio (each step adds the config that
-        most reduces the similarity-weighted regret over the known tasks). The kernel's
-        bandwidth is the distance to the ``k``-th nearest known task; ``k=None`` chooses it
-        by local cross-validation (:mod:`warmstart.portfolio`) and applies the safety net
-        (:mod:`warmstart.safety`, :meth:`novelty`): far from every known task, the defaults
-        and the configurations good everywhere. ``metafeatures=None``: tasks alike. Knowledge
+        """Configurations to try first, best first: the one the cross-task first-pick
+        members rank best for these meta-features (on normalized gains;
+        ``first="surrogate"``; ``"portfolio"``: the portfolio's own first), then a greedy
+        portfolio (each step adds the config that most reduces the similarity-weighted
+        regret over the known tasks). The kernel's bandwidth is the distance to the
+        ``k``-th nearest known task; ``k=None`` chooses it by local cross-validation
+        (:mod:`warmstart.portfolio`) and applies the safety net (:mod:`warmstart.safety`,
+        :meth:`novelty`): far from every known task, the first pick is followed by the
+        defaults and the configurations good everywhere. ``metafeatures=None``: tasks
+        alike. Knowledge
         of studies without meta-features: :func:`warmstart.study_models.history_portfolio`.
         See :mod:`warmstart.zero_shot`."""
         return zero_shot.warm_start(self, metafeatures, n, k, first)

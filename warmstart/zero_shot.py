@@ -3,11 +3,14 @@ first (:meth:`KnowledgeBase.warm_start` is this module's :func:`warm_start`).
 
 The first configuration is the one the first-pick members rank best for the dataset's
 meta-features (:func:`first_pick`: cross-task XGBoost members trained on normalized gains,
-the scale of the regret a first trial is judged by); a greedy portfolio continues from it, each step adding the configuration
-that most reduces the regret over the known tasks weighted by a kernel on the learned task
-distance (:mod:`warmstart.portfolio`). The kernel's bandwidth is chosen per dataset by
-local cross-validation (:func:`choose_k`), and far from every known task the safety net
-(:mod:`warmstart.safety`) starts from the most robust configurations instead. Knowledge
+the scale of the regret a first trial is judged by). A greedy portfolio continues from it,
+each step adding the configuration that most reduces the regret over the known tasks
+weighted by a kernel on the learned task distance (:mod:`warmstart.portfolio`). The
+kernel's bandwidth is chosen per dataset by local cross-validation (:func:`choose_k`). Far
+from every known family the safety net (:mod:`warmstart.safety`) continues instead with the
+most robust configurations: the estimator's defaults, then what is good everywhere (held
+out by family, the defaults as a first trial fell far short on the large tables where the
+net fired; the first pick did not). Knowledge
 learned from studies without meta-features has a warm start of its own
 (:func:`warmstart.study_models.history_portfolio`).
 """
@@ -49,11 +52,14 @@ def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] 
         w = np.full(len(kb.task_ids), 1.0 / len(kb.task_ids))
     else:
         d = kb.distances(metafeatures)
-        if k is None and safety_on(kb, d):
-            return [dict(kb.configs[j]) for j in safety_start(kb.filled, n, defaults_index_of(kb))]
-        w = kernel_weights(d, int(choose_k(kb, d) if k is None else k))
         if first == "surrogate" and (kb.gain_models or kb.xgb_models):
             start = [first_pick(kb, kb.task_vector(metafeatures))]
+        if k is None and safety_on(kb, d):
+            # far from every known family: the first pick (the least expected shortfall),
+            # then the defaults and what is good everywhere instead of the nearest tasks'
+            rest = safety_start(kb.filled, n, defaults_index_of(kb))
+            return [dict(kb.configs[j]) for j in (start + [j for j in rest if j not in start])[:n]]
+        w = kernel_weights(d, int(choose_k(kb, d) if k is None else k))
     return [dict(kb.configs[j]) for j in greedy_portfolio(kb.filled, w, n, start=start)]
 
 

@@ -84,10 +84,15 @@ def test_knowledge_base_applies_reports_and_saves_its_safety_net(small_kb, tmp_p
     assert kb.novelty(mf)["safety_net"] is True
     safe = kb.warm_start(mf, n=5)
     j = zero_shot.defaults_index_of(kb)
-    expected = [kb.configs[i] for i in safety_start(kb.filled, 5, j)]
-    assert safe == expected
+    # the first pick stays (it does not depend on the net); the safety start follows it
+    first = zero_shot.first_pick(kb, kb.task_vector(mf))
+    rest = [i for i in safety_start(kb.filled, 5, j) if i != first]
+    assert safe == [kb.configs[i] for i in [first, *rest][:5]] and safe[0] == kernel[0]
+    assert safe[1:] != kernel[1:]
+    alone = kb.warm_start(mf, n=5, first="portfolio")  # no first pick: the safety start alone
+    assert alone == [kb.configs[i] for i in safety_start(kb.filled, 5, j)]
     if j is None:
-        assert safe == kb.warm_start(None, n=5)
+        assert alone == kb.warm_start(None, n=5)
     # an explicit bandwidth asks for the kernel portfolio: no safety net
     assert kb.warm_start(mf, n=5, k=kb.bandwidth(mf)) == kernel
     kb.save(tmp_path / "kb")
