@@ -15,9 +15,11 @@ def cross_task_features(task_rows: np.ndarray, enc: np.ndarray) -> np.ndarray:
 
 
 def fit_cross_task(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray, n_members: int,
-                   random_state: int) -> list[Any]:
+                   random_state: int, bootstrap: bool = True) -> list[Any]:
     """``n_members`` XGBoost regressors on every finite entry of ``scores`` (tasks x
-    configs; ``enc`` the configs' encoding), each on a bootstrap sample of the tasks."""
+    configs; ``enc`` the configs' encoding), each on a bootstrap sample of the tasks (their
+    spread is an uncertainty), or with ``bootstrap=False`` each on every task (members that
+    differ only by their seed: a steadier mean, for an argmax such as the first pick)."""
     import xgboost
 
     ti, ci = np.nonzero(np.isfinite(scores))
@@ -29,6 +31,8 @@ def fit_cross_task(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray,
     for m in range(n_members):
         chosen = rng.integers(0, n_tasks, size=n_tasks)  # bootstrap over tasks
         weight = np.bincount(chosen, minlength=n_tasks)[ti].astype(np.float64)
+        if not bootstrap:
+            weight = np.ones(len(ti))
         model = xgboost.XGBRegressor(
             n_estimators=150, max_depth=6, learning_rate=0.08, subsample=0.8,
             colsample_bytree=0.8, min_child_weight=5, tree_method="hist", random_state=random_state + m,

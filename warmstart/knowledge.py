@@ -206,7 +206,7 @@ class KnowledgeBase:
         gains (:func:`warmstart.scores.task_gain_matrix`; :mod:`warmstart.zero_shot`)."""
         enc = encode_configs(space_obj, self.configs)
         self.xgb_models = fit_cross_task(self.task_matrix, self.scores, enc, n_members, self.random_state)
-        self.gain_models = fit_cross_task(self.task_matrix, gains, enc, n_members, self.random_state)
+        self.gain_models = fit_cross_task(self.task_matrix, gains, enc, n_members, self.random_state, bootstrap=False)
 
     def cross_task_members(self, task_vector: np.ndarray, enc: np.ndarray) -> np.ndarray:
         """Raw predictions (members x configs) of the cross-task XGBoost members for one
