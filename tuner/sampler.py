@@ -144,8 +144,8 @@ class MetaSampler(BaseSampler):
             raise ValueError("pass both X and y (or neither, and metafeatures=...)")
         if X is not None and metafeatures is not None:
             raise ValueError("pass X and y or metafeatures=, not both")
-        if space is not None:
-            spaces_mod.get_search_space(space)  # validates the name
+        # validates the name; the space's task type is checked against the data's below
+        space_type = None if space is None else spaces_mod.get_search_space(space).task_type
         check_count("n_warm_start", n_warm_start, 0, optional=True)
         check_count("n_candidates", n_candidates, 10)
         check_count("adapt_steps", adapt_steps, 0, optional=True)
@@ -170,7 +170,6 @@ class MetaSampler(BaseSampler):
         self._metafeatures = None if metafeatures is None else {str(k): float(v) for k, v in dict(metafeatures).items()}
         check_finite(self._metafeatures or {})
         self._task_type = None if self._metafeatures is None else task_of(self._metafeatures)
-        space_type = None if space is None else spaces_mod.get_search_space(space).task_type
         if space_type is not None and self._task_type not in (None, space_type):
             raise ValueError(f"space={space!r} is a space of {space_type}, and the data is a {self._task_type} "
                              f"task; choose a {self._task_type} space or leave space=None (it follows the "

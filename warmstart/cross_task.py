@@ -30,9 +30,7 @@ def fit_cross_task(task_matrix: np.ndarray, scores: np.ndarray, enc: np.ndarray,
     models = []
     for m in range(n_members):
         chosen = rng.integers(0, n_tasks, size=n_tasks)  # bootstrap over tasks
-        weight = np.bincount(chosen, minlength=n_tasks)[ti].astype(np.float64)
-        if not bootstrap:
-            weight = np.ones(len(ti))
+        weight = np.bincount(chosen, minlength=n_tasks)[ti].astype(np.float64) if bootstrap else np.ones(len(ti))
         model = xgboost.XGBRegressor(
             n_estimators=150, max_depth=6, learning_rate=0.08, subsample=0.8,
             colsample_bytree=0.8, min_child_weight=5, tree_method="hist", random_state=random_state + m,

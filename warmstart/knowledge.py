@@ -208,10 +208,12 @@ class KnowledgeBase:
         self.xgb_models = fit_cross_task(self.task_matrix, self.scores, enc, n_members, self.random_state)
         self.gain_models = fit_cross_task(self.task_matrix, gains, enc, n_members, self.random_state, bootstrap=False)
 
-    def cross_task_members(self, task_vector: np.ndarray, enc: np.ndarray) -> np.ndarray:
-        """Raw predictions (members x configs) of the cross-task XGBoost members for one
-        task (a :meth:`task_vector`) at encoded configurations."""
-        return cross_task_raw(self.xgb_models, np.repeat(task_vector[None, :], len(enc), axis=0), enc)
+    def cross_task_members(self, task_vector: np.ndarray, enc: np.ndarray, models: list[Any] | None = None) -> np.ndarray:
+        """Raw predictions (members x configs) of the cross-task XGBoost members (or of
+        ``models``, e.g. :attr:`gain_models`) for one task (a :meth:`task_vector`) at
+        encoded configurations."""
+        members = self.xgb_models if models is None else models
+        return cross_task_raw(members, np.repeat(task_vector[None, :], len(enc), axis=0), enc)
 
     def cross_task_predict(self, metafeatures: pd.Series | Mapping[str, float], configs: Configs) -> np.ndarray:
         """Mean prediction of the cross-task XGBoost surrogate (copula scale, unadapted)."""

@@ -5,6 +5,7 @@ decides whether a metric is better high or low, uses these."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -121,21 +122,15 @@ def task_score_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: st
     the union of the tasks' configurations (sorted by their JSON). A task needs
     ``min_evals`` successful, not all equal evaluations; its failed or timed-out
     configurations rank at its bottom. Returns (matrix, kept task ids, configurations)."""
-    sign = metric_sign(metric)
     grid_keys = _config_grid(evaluations)
-    col = {k: i for i, k in enumerate(grid_keys)}
     order = {t: i for i, t in enumerate(task_ids)}
     rows = []
-    for tid, sub in evaluations.groupby("task_id", sort=False):
-        if tid not in order:
-            continue
-        vals = sign * sub[metric].to_numpy(np.float64)
-        ok = (sub["status"] == "ok").to_numpy() & np.isfinite(vals)
+    for tid, cols, vals, ok in _task_values(evaluations, order, metric, grid_keys):
         if ok.sum() < min_evals or np.ptp(vals[ok]) == 0:
             continue
         vals = np.where(ok, vals, np.nanmin(vals[ok]) - 1.0)
         row = np.full(len(grid_keys), np.nan)
-        row[[col[k] for k in sub["config"].astype(str)]] = copula(vals)
+        row[cols] = copula(vals)
         rows.append((order[tid], row, tid))
     rows.sort(key=lambda r: r[0])  # the order of task_ids
     matrix = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, len(grid_keys)))
@@ -156,23 +151,31 @@ def task_gain_matrix(evaluations: pd.DataFrame, task_ids: list[str], metric: str
     falls short, where copula scores (ranks) only say how many do better. Floored at
     :data:`GAIN_FLOOR`; failed configurations sit at the floor; NaN: not evaluated. A task
     whose median is its best divides by its range instead."""
-    sign = metric_sign(metric)
-    col = {k: i for i, k in enumerate(_config_grid(evaluations))}
+    grid_keys = _config_grid(evaluations)
     pos = {t: i for i, t in enumerate(task_ids)}
-    gains = np.full((len(task_ids), len(col)), np.nan)
-    for tid, sub in evaluations.groupby("task_id", sort=False):
-        if tid not in pos:
-            continue
-        vals = sign * sub[metric].to_numpy(np.float64)
-        ok = (sub["status"] == "ok").to_numpy() & np.isfinite(vals)
+    gains = np.full((len(task_ids), len(grid_keys)), np.nan)
+    for tid, cols, vals, ok in _task_values(evaluations, pos, metric, grid_keys):
         if not ok.any():
             continue
         top, mid = vals[ok].max(), np.median(vals[ok])
         scale = top - mid if top > mid else np.ptp(vals[ok])
         g = 1.0 - (top - vals) / scale if scale > 0 else np.zeros(len(vals))
         g = np.where(ok, np.maximum(g, GAIN_FLOOR), GAIN_FLOOR)
-        gains[pos[tid], [col[k] for k in sub["config"].astype(str)]] = g
+        gains[pos[tid], cols] = g
     return gains
+
+
+def _task_values(evaluations: pd.DataFrame, wanted: Mapping[str, int], metric: str,
+                 grid_keys: list[str]) -> Iterator[tuple[str, list[int], np.ndarray, np.ndarray]]:
+    """Per task of ``wanted``: (task id, its evaluations' columns in ``grid_keys``, their
+    higher-is-better values, which of them succeeded with a finite value)."""
+    sign = metric_sign(metric)
+    col = {k: i for i, k in enumerate(grid_keys)}
+    for tid, sub in evaluations.groupby("task_id", sort=False):
+        if tid in wanted:
+            vals = sign * sub[metric].to_numpy(np.float64)
+            ok = (sub["status"] == "ok").to_numpy() & np.isfinite(vals)
+            yield tid, [col[k] for k in sub["config"].astype(str)], vals, ok
 
 
 def _config_grid(evaluations: pd.DataFrame) -> list[str]:

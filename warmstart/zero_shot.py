@@ -24,7 +24,6 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .checks import check_count
-from .cross_task import cross_task_raw
 from .portfolio import bandwidth_table as loo_bandwidth_table
 from .portfolio import choose_bandwidth, greedy_portfolio, kernel_weights
 from .safety import defaults_index, family_quantile, safety_start
@@ -50,9 +49,10 @@ def warm_start(kb: KnowledgeBase, metafeatures: pd.Series | Mapping[str, float] 
         # no meta-features: a portfolio over every known task, weighted alike
         w = np.full(len(kb.task_ids), 1.0 / len(kb.task_ids))
     else:
-        d = kb.distances(metafeatures)
+        v = kb.task_vector(metafeatures)
+        d = kb._distances(v[None, :])[0]  # kb.distances, the vector computed once
         if first == "surrogate" and (kb.gain_models or kb.xgb_models):
-            start = [first_pick(kb, kb.task_vector(metafeatures))]
+            start = [first_pick(kb, v)]
         if k is None and safety_on(kb, d):
             # far from every known family: the first pick (the least expected shortfall),
             # then the defaults and what is good everywhere instead of the nearest tasks'
@@ -70,9 +70,8 @@ def first_pick(kb: KnowledgeBase, task_vector: np.ndarray) -> int:
     fell shorter less often on tables of 5,000+ rows and about as often elsewhere:
     BENCHMARKS.md). Knowledge bases saved before the gain members existed use the copula
     members."""
-    models = kb.gain_models or kb.xgb_models
-    enc = kb._encode(kb.configs)
-    return int(np.argmax(cross_task_raw(models, np.repeat(task_vector[None, :], len(enc), axis=0), enc).mean(axis=0)))
+    members = kb.cross_task_members(task_vector, kb._encode(kb.configs), kb.gain_models or kb.xgb_models)
+    return int(np.argmax(members.mean(axis=0)))
 
 
 def choose_k(kb: KnowledgeBase, d: np.ndarray) -> int:
