@@ -1,6 +1,7 @@
 """The landmarkers' cheap learners in numpy: the same models as scikit-learn's
 ``DecisionTreeClassifier`` (Gini, depth 1 or 3), ``GaussianNB`` and
-``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")``, without the per-fit
+``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")`` and a 1-nearest neighbour
+whose ties do not depend on the BLAS (classification and regression), without the per-fit
 validation and thread-pool costs that dominate on landmark-sized data (30 fits per
 dataset). Ties between equally good splits of different columns go to the first column
 (scikit-learn visits columns in a random order), so a prediction can differ from
@@ -166,3 +167,33 @@ class LinearDiscriminant:
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = np.asarray(X, dtype=np.float64) @ self.coef.T + self.intercept
         return self.classes[np.argmax(scores, axis=1)]
+
+
+class OneNearestNeighbour:
+    """1-nearest neighbour, Euclidean, in numpy (one matrix product per fold; no thread
+    pool to start, which is what dominates scikit-learn's version on landmark-sized data).
+    Targets may be class labels or numbers (the regression landmarker uses it too).
+    Ties go to the earliest training row: distances within ``TIE`` (relative) of the nearest
+    are ties, so that the rounding of the matrix product, which changes with the BLAS
+    library, its thread count and the arrays' alignment, never decides a neighbour."""
+
+    TIE = 1e-9
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> OneNearestNeighbour:
+        X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y)
+        self.sq = (X**2).sum(axis=1)
+        self.sq_max = float(self.sq.max()) if len(self.sq) else 0.0
+        self.minus_2x = -2.0 * X  # exact: the distances below are those of |a|^2 - 2 a.b
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        # squared distances up to |x|^2 (the same for every training row), in place: the
+        # temporaries of the plain expression cost more than the product itself
+        X = np.asarray(X, dtype=np.float64)
+        d2 = X @ self.minus_2x.T
+        d2 += self.sq
+        # the product's rounding error is far below TIE x (|x|^2 + max |a|^2)
+        slack = self.TIE * ((X**2).sum(axis=1) + self.sq_max) + np.finfo(np.float64).tiny
+        nearest = d2.min(axis=1) + slack
+        return self.y[np.argmax(d2 <= nearest[:, None], axis=1)]

@@ -78,35 +78,6 @@ def oof_predict(
     return preds
 
 
-class _OneNearestNeighbour:
-    """1-nearest neighbour, Euclidean, in numpy (one matrix product per fold; no thread
-    pool to start, which is what dominates scikit-learn's version on landmark-sized data).
-    Ties go to the earliest training row: distances within ``TIE`` (relative) of the nearest
-    are ties, so that the rounding of the matrix product, which changes with the BLAS
-    library, its thread count and the arrays' alignment, never decides a neighbour."""
-
-    TIE = 1e-9
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> _OneNearestNeighbour:
-        X = np.asarray(X, dtype=np.float64)
-        self.y = np.asarray(y)
-        self.sq = (X**2).sum(axis=1)
-        self.sq_max = float(self.sq.max()) if len(self.sq) else 0.0
-        self.minus_2x = -2.0 * X  # exact: the distances below are those of |a|^2 - 2 a.b
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        # squared distances up to |x|^2 (the same for every training row), in place: the
-        # temporaries of the plain expression cost more than the product itself
-        X = np.asarray(X, dtype=np.float64)
-        d2 = X @ self.minus_2x.T
-        d2 += self.sq
-        # the product's rounding error is far below TIE x (|x|^2 + max |a|^2)
-        slack = self.TIE * ((X**2).sum(axis=1) + self.sq_max) + np.finfo(np.float64).tiny
-        nearest = d2.min(axis=1) + slack
-        return self.y[np.argmax(d2 <= nearest[:, None], axis=1)]
-
-
 def _kappa(y: np.ndarray, pred: np.ndarray) -> float:
     po = float(np.mean(y == pred))
     classes = np.union1d(y, pred)
@@ -118,7 +89,7 @@ def compute(p: Prepared) -> dict[str, float]:
     nan = float("nan")
     if p.task != "classification":
         return {s.name: nan for s in FEATURES}
-    from ._learners import DecisionTree, GaussianNaiveBayes, LinearDiscriminant
+    from ._learners import DecisionTree, GaussianNaiveBayes, LinearDiscriminant, OneNearestNeighbour
 
     X, y = p.landmark_X, p.landmark_y
     n_folds = min(N_FOLDS, max(2, int(np.bincount(y).max())))
@@ -128,7 +99,7 @@ def compute(p: Prepared) -> dict[str, float]:
     # (learner, data, prediction depths): the stump is the depth-3 tree cut at depth 1
     # (the same root split, the same majorities), so one fit per fold serves both
     runs: list[tuple[tuple[str, ...], Callable[[], object], np.ndarray, tuple[int | None, ...]]] = [
-        (("1nn",), _OneNearestNeighbour, X, (None,)),
+        (("1nn",), OneNearestNeighbour, X, (None,)),
         (("stump", "tree3"), lambda: DecisionTree(max_depth=3), X, (1, 3)),
         (("random_node",), lambda: DecisionTree(max_depth=1), X[:, [col]], (None,)),
         (("naive_bayes",), GaussianNaiveBayes, X, (None,)),

@@ -8,8 +8,12 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from metafeatures import landmarking
-from metafeatures._learners import DecisionTree, GaussianNaiveBayes, LinearDiscriminant
+from metafeatures._learners import (
+    DecisionTree,
+    GaussianNaiveBayes,
+    LinearDiscriminant,
+    OneNearestNeighbour,
+)
 
 
 def test_numpy_learners_agree_with_scikit_learn():
@@ -26,7 +30,7 @@ def test_numpy_learners_agree_with_scikit_learn():
                  "tree3": (DecisionTreeClassifier(max_depth=3, random_state=0), DecisionTree(3)),
                  "nb": (GaussianNB(), GaussianNaiveBayes()),
                  "lda": (LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), LinearDiscriminant()),
-                 "1nn": (KNeighborsClassifier(n_neighbors=1), landmarking._OneNearestNeighbour())}
+                 "1nn": (KNeighborsClassifier(n_neighbors=1), OneNearestNeighbour())}
         for name, (ref, ours) in pairs.items():
             agree[name].append(float(np.mean(ref.fit(X, y).predict(T) == ours.fit(X, y).predict(T))))
     for name in ("stump", "nb", "lda", "1nn"):
@@ -47,7 +51,7 @@ def test_one_nearest_neighbour_ties_do_not_depend_on_blas_threads():
     from warmstart.fidelity import level_data
     from warmstart.tasks import load_task, suite_specs
 
-    twin = landmarking._OneNearestNeighbour().fit(np.array([[0.0, 1.0], [3.0, 3.0], [0.0, 1.0]]),
+    twin = OneNearestNeighbour().fit(np.array([[0.0, 1.0], [3.0, 3.0], [0.0, 1.0]]),
                                                   np.array([7, 8, 9]))
     assert twin.predict(np.array([[0.1, 1.0]]))[0] == 7  # the earlier of two equal rows
     md = MetaDataset.default()
@@ -62,3 +66,18 @@ def test_one_nearest_neighbour_ties_do_not_depend_on_blas_threads():
             two = metafeatures.extract(X, y, task="classification", random_state=0)
     assert one["landmark.1nn.accuracy"] == two["landmark.1nn.accuracy"]
     assert one["landmark.1nn.kappa"] == two["landmark.1nn.kappa"]
+
+
+def test_one_nearest_neighbour_regresses_as_scikit_learn_and_breaks_ties_by_row_order():
+    """The regression landmarker's neighbour: scikit-learn's predictions where the nearest
+    row is unique, the earliest of equal rows where it is not (scikit-learn's choice there
+    followed the rounding of a matrix product and changed with the machine)."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    rng = np.random.default_rng(1)
+    X, y, T = rng.normal(size=(400, 6)), rng.normal(size=400), rng.normal(size=(200, 6))
+    ours = OneNearestNeighbour().fit(X, y).predict(T)
+    np.testing.assert_array_equal(ours, KNeighborsRegressor(n_neighbors=1).fit(X, y).predict(T))
+    dup = np.array([[1.0, 2.0], [1.0, 2.0], [5.0, 5.0], [1.0, 2.0]])
+    pred = OneNearestNeighbour().fit(dup, np.array([0.5, 1.5, 9.0, 2.5])).predict(np.array([[1.1, 2.0]]))
+    assert pred.dtype == np.float64 and pred[0] == 0.5
