@@ -19,16 +19,6 @@ from warmstart.fidelity import level_data
 from warmstart.store import MF_PREFIX
 from warmstart.tasks import Task, load_task, suite_specs
 
-#: meta-features whose value depends on the machine that computed them. scikit-learn's
-#: 1-nearest-neighbour regressor (the regression landmarker) breaks ties between duplicated
-#: rows by the rounding of a matrix product, which changes with the CPU and the BLAS: on
-#: the 2026-12-03 machine 8 regression tasks (tables with up to hundreds of duplicated rows)
-#: differ from the stored values by up to 0.013. The classification landmarker is
-#: tie-robust already; the same for the regression one changes the stored task rows (a
-#: build's task-row pass), which is left to a later change.
-MACHINE_TOLERANCE = {"mf:target.landmark.1nn.r2": 0.02}
-
-
 @cache
 def _specs(suite: str) -> dict[str, dict]:
     return {s["source"]: s for s in suite_specs(suite)[0]}
@@ -72,8 +62,7 @@ def test_every_bundled_task_describes_the_rows_its_evaluations_used():
             fresh = metafeatures.extract(X, y, task=task.task_type, random_state=0)
         stored = np.array([row[c] for c in mf_cols], dtype=np.float64)
         again = fresh.reindex([c[len(MF_PREFIX):] for c in mf_cols]).to_numpy(dtype=np.float64)
-        atol = np.array([MACHINE_TOLERANCE.get(c, 1e-9) for c in mf_cols])
-        bad = ~np.isclose(stored, again, rtol=1e-6, atol=atol, equal_nan=True)
+        bad = ~np.isclose(stored, again, rtol=1e-6, atol=1e-9, equal_nan=True)
         if bad.any():
             names = [mf_cols[i] for i in np.flatnonzero(bad)[:3]]
             problems.append(f"{tid}: {int(bad.sum())} meta-features differ ({', '.join(names)})")
