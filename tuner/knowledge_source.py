@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from optuna.storages import BaseStorage
 from optuna.study import Study
 
 from warmstart.history import studies_to_metadataset
-from warmstart.kb_io import bundled_spaces, space_of
+from warmstart.kb_io import bundled_root, bundled_spaces, feature_names_of, space_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ class KnowledgeSource:
             out = bundled_spaces(self.task_type)
         derived = self._derived()
         return out + ([derived[1].name] if derived is not None else [])
+
+    def missing_metafeatures(self, metafeatures: Mapping[str, float]) -> list[str]:
+        """The meta-features every candidate knowledge base reads and ``metafeatures``
+        lacks (those of the first candidate), or ``[]`` when one of them finds all it
+        reads. Reads only the knowledge bases' descriptions: cheap at construction."""
+        if self.knowledge is False or self.history is not None:
+            return []  # no knowledge, or knowledge of studies that may carry no meta-features
+        if self.knowledge is None:
+            wanted = [feature_names_of(bundled_root() / s) for s in
+                      ([self.space] if self.space is not None else bundled_spaces(self.task_type))
+                      if (bundled_root() / s / "kb.json").exists()]
+        elif isinstance(self.knowledge, (str, Path)):
+            wanted = [feature_names_of(self.knowledge)]
+        else:
+            wanted = [list(getattr(self.knowledge, "feature_names", None) or [])]
+        lacking = [[n for n in names if n not in metafeatures] for names in wanted]
+        return [] if not lacking or any(not m for m in lacking) else lacking[0]
 
     def _derived(self) -> tuple[Any, Any] | None:
         """(MetaDataset, space) of the history studies that no built-in space describes

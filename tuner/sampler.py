@@ -199,6 +199,13 @@ class MetaSampler(BaseSampler):
         if history is not None:
             history = checked_source(history)  # a wrong argument says so now, not at trial 1
         self._source = KnowledgeSource(knowledge, space, history, self._task_type)
+        if X is None and self._metafeatures is not None:
+            missing = self._source.missing_metafeatures(self._metafeatures)
+            if missing:  # said now, not at the first trial
+                raise ValueError(
+                    f"metafeatures lacks {len(missing)} meta-features the knowledge reads (e.g. "
+                    f"{missing[:3]}); pass metafeatures=metafeatures.extract(X, y), or X= and y= "
+                    "and MetaSampler computes them")
         self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else int(n_warm_start), self._source,
                                self._metafeatures)
         self._lock = threading.RLock()

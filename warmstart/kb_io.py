@@ -63,6 +63,12 @@ def space_of(path: str | Path) -> str:
         raise KnowledgeBaseError(f"{str(meta_path)!r} is not a valid knowledge-base description: {exc}") from exc
 
 
+def feature_names_of(path: str | Path) -> list[str]:
+    """The meta-features a saved knowledge base reads (``kb.json`` only)."""
+    space_of(path)  # says what is wrong with a folder that is not a knowledge base
+    return [str(n) for n in json.loads((Path(path) / "kb.json").read_text()).get("feature_names", [])]
+
+
 def check_destination(path: str | Path, argument: str = "path") -> Path:
     """``path`` as a place to save a knowledge base: a new or empty folder, or an earlier
     knowledge-base folder (replaced whole). A file, or a folder holding other things, is

@@ -496,3 +496,24 @@ def test_26_describe_study_names_a_wrong_study():
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(TypeError, match=r"study must be an optuna.Study \(optuna.load_study.*got str"):
         describe_study("my-study", X, (X[:, 0] > 0).astype(int))
+
+
+def test_27_meta_features_the_knowledge_cannot_read_are_refused_when_the_sampler_is_made(tmp_path):
+    """`MetaSampler(metafeatures={"a": 1.0})` was accepted and failed at the first trial of
+    the study, after the user's objective had been set up (and, with several workers, in
+    each of them). A mapping lacking what every candidate knowledge base reads is refused at
+    once; one knowledge base that finds all it reads is enough."""
+    import metafeatures
+    from tuner import MetaSampler
+    from warmstart import KnowledgeBase
+
+    for kwargs in ({}, {"space": "xgboost-classifier"}, {"knowledge": KnowledgeBase.default()}):
+        with pytest.raises(ValueError, match=r"metafeatures lacks \d+ meta-features the knowledge reads"):
+            MetaSampler(metafeatures={"a": 1.0}, **kwargs)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    mf = metafeatures.extract(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(ValueError, match=r"e\.g\. \['NumberOfInstances'"):
+        MetaSampler(metafeatures=mf.drop("NumberOfInstances"), space="xgboost-classifier")
+    MetaSampler(metafeatures=mf)  # the output of extract: every bundled classifier knowledge reads it
+    MetaSampler(metafeatures={"a": 1.0}, knowledge=False)  # no knowledge: nothing to read
