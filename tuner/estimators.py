@@ -1,8 +1,12 @@
-"""Which model of an estimator a search tunes, and its built-in space."""
+"""Which model of an estimator a search tunes, its built-in space, and what that model
+accepts as a target."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from warmstart import spaces as spaces_mod
 
@@ -40,3 +44,26 @@ def builtin_space(estimator: Any) -> tuple[str, str]:
             f"optuna.distributions...}}."
         )
     return space, prefix
+
+
+def xgboost_label_problem(estimator: Any, target: np.ndarray) -> str | None:
+    """What is wrong with ``target`` for an XGBoost classifier (the model the search tunes:
+    :func:`tuned_model`), or None. XGBoost accepts only classes 0..K-1 and says so in
+    every fold of every configuration: the whole search would fail, then the refit."""
+    from sklearn.base import is_classifier
+
+    final, _ = tuned_model(estimator)
+    if not (type(final).__module__.startswith("xgboost") and is_classifier(final)):
+        return None
+    labels = pd.unique(pd.Series(target.ravel()))
+    try:
+        ordered = np.sort(labels.astype(np.float64))
+    except (TypeError, ValueError):
+        ordered = None
+    if ordered is not None and np.array_equal(ordered, np.arange(len(labels))):
+        return None
+    shown = sorted(labels.tolist(), key=str)[:5]
+    return (f"y holds the classes {shown}{' ...' if len(labels) > 5 else ''}; "
+            f"{type(final).__name__} accepts only classes 0..{len(labels) - 1}. Encode them first: "
+            "y = sklearn.preprocessing.LabelEncoder().fit_transform(y) (its inverse_transform "
+            "turns predictions back into your labels).")

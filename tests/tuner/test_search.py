@@ -129,6 +129,21 @@ def test_clear_errors(cancer):
         MetaSearchCV(LogisticRegression(), study=optuna.create_study()).fit(X, y)
 
 
+def test_xgboost_classes_other_than_0_to_k_are_refused_before_the_search(cancer):
+    """XGBoost accepts only classes 0..K-1: with labels "no"/"yes" every configuration
+    failed in every fold, and after the whole search the refit raised XGBoost's own words."""
+    from xgboost import XGBClassifier
+
+    X, y = cancer
+    labels = np.where(y == 1, "yes", "no")
+    for est, target, shown in [(XGBClassifier(n_estimators=5), labels, r"\['no', 'yes'\]"),
+                               (make_pipeline(StandardScaler(), XGBClassifier(n_estimators=5)), y + 1, r"\[1, 2\]")]:
+        with pytest.raises(ValueError, match=shown + r"; XGBClassifier accepts only classes 0\.\.1\. Encode"):
+            MetaSearchCV(est, n_trials=50).fit(X, target)
+    search = MetaSearchCV(XGBClassifier(n_estimators=5), n_trials=2, cv=2, random_state=0)
+    assert np.isfinite(search.fit(X, y.astype(float)).best_score_)  # 0.0/1.0 are classes 0..1
+
+
 class _Fragile(ClassifierMixin, BaseEstimator):
     """Fails to fit when ``c > 0.5``; otherwise a scaled logistic regression."""
 
