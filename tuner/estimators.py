@@ -55,14 +55,18 @@ def xgboost_label_problem(estimator: Any, target: np.ndarray) -> str | None:
     final, _ = tuned_model(estimator)
     if not (type(final).__module__.startswith("xgboost") and is_classifier(final)):
         return None
-    labels = pd.unique(pd.Series(target.ravel()))
+    labels = pd.unique(pd.Series(target.ravel())).tolist()
+    numbers = not any(isinstance(v, (str, bytes)) for v in labels)  # "0", "1" are not classes 0, 1
     try:
-        ordered = np.sort(labels.astype(np.float64))
+        ordered = np.sort(np.asarray(labels, dtype=np.float64)) if numbers else None
     except (TypeError, ValueError):
         ordered = None
     if ordered is not None and np.array_equal(ordered, np.arange(len(labels))):
         return None
-    shown = sorted(labels.tolist(), key=str)[:5]
+    try:
+        shown = sorted(labels)[:5]
+    except TypeError:  # mixed types
+        shown = sorted(labels, key=str)[:5]
     return (f"y holds the classes {shown}{' ...' if len(labels) > 5 else ''}; "
             f"{type(final).__name__} accepts only classes 0..{len(labels) - 1}. Encode them first: "
             "y = sklearn.preprocessing.LabelEncoder().fit_transform(y) (its inverse_transform "

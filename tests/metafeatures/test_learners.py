@@ -51,8 +51,7 @@ def test_one_nearest_neighbour_ties_do_not_depend_on_blas_threads():
     from warmstart.fidelity import level_data
     from warmstart.tasks import load_task, suite_specs
 
-    twin = OneNearestNeighbour().fit(np.array([[0.0, 1.0], [3.0, 3.0], [0.0, 1.0]]),
-                                                  np.array([7, 8, 9]))
+    twin = OneNearestNeighbour().fit(np.array([[0.0, 1.0], [3.0, 3.0], [0.0, 1.0]]), np.array([7, 8, 9]))
     assert twin.predict(np.array([[0.1, 1.0]]))[0] == 7  # the earlier of two equal rows
     md = MetaDataset.default()
     build = md.manifest["builds"]["xgboost-classifier"]

@@ -498,7 +498,7 @@ def test_26_describe_study_names_a_wrong_study():
         describe_study("my-study", X, (X[:, 0] > 0).astype(int))
 
 
-def test_27_meta_features_the_knowledge_cannot_read_are_refused_when_the_sampler_is_made(tmp_path):
+def test_27_meta_features_the_knowledge_cannot_read_are_refused_when_the_sampler_is_made():
     """`MetaSampler(metafeatures={"a": 1.0})` was accepted and failed at the first trial of
     the study, after the user's objective had been set up (and, with several workers, in
     each of them). A mapping lacking what every candidate knowledge base reads is refused at

@@ -137,7 +137,8 @@ def test_xgboost_classes_other_than_0_to_k_are_refused_before_the_search(cancer)
     X, y = cancer
     labels = np.where(y == 1, "yes", "no")
     for est, target, shown in [(XGBClassifier(n_estimators=5), labels, r"\['no', 'yes'\]"),
-                               (make_pipeline(StandardScaler(), XGBClassifier(n_estimators=5)), y + 1, r"\[1, 2\]")]:
+                               (make_pipeline(StandardScaler(), XGBClassifier(n_estimators=5)), y + 1, r"\[1, 2\]"),
+                               (XGBClassifier(n_estimators=5), y.astype(str), r"\['0', '1'\]")]:
         with pytest.raises(ValueError, match=shown + r"; XGBClassifier accepts only classes 0\.\.1\. Encode"):
             MetaSearchCV(est, n_trials=50).fit(X, target)
     search = MetaSearchCV(XGBClassifier(n_estimators=5), n_trials=2, cv=2, random_state=0)

@@ -19,6 +19,7 @@ from warmstart.fidelity import level_data
 from warmstart.store import MF_PREFIX
 from warmstart.tasks import Task, load_task, suite_specs
 
+
 @cache
 def _specs(suite: str) -> dict[str, dict]:
     return {s["source"]: s for s in suite_specs(suite)[0]}
