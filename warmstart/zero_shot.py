@@ -66,10 +66,10 @@ def first_pick(kb: KnowledgeBase, task_vector: np.ndarray) -> int:
     """Index (in ``kb.configs``) of the known configuration with the highest predicted
     normalized gain for this task: one minus the normalized regret, so the pick is the
     configuration expected to fall least short of the task's best, where the copula
-    members' argmax is the one expected to rank best (held out by family, the gain pick
-    fell shorter less often on tables of 5,000+ rows and about as often elsewhere:
-    BENCHMARKS.md). Knowledge bases saved before the gain members existed use the copula
-    members."""
+    members' argmax is the one expected to rank best. Held out by family the two are within
+    noise of each other: on the classifier's tables of 5,000+ rows the gain pick fell
+    short less often, on the regressor's more often (BENCHMARKS.md). Knowledge bases saved
+    before the gain members existed use the copula members."""
     members = kb.cross_task_members(task_vector, kb._encode(kb.configs), kb.gain_models or kb.xgb_models)
     return int(np.argmax(members.mean(axis=0)))
 
