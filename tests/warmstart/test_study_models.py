@@ -80,9 +80,32 @@ def test_the_zero_shot_portfolio_is_distinct_and_starts_with_the_robust_pick(kb)
 
     picks = history_portfolio(kb, 6)
     assert len(picks) == 6 and len({tuple(sorted(p.items())) for p in picks}) == 6
+    # the first is central among the past studies' good configurations: where every study
+    # agrees (y near 0.5, kind "a") it takes their choice, where they split (x at 0.2 or
+    # 0.8) it lies between the two groups, not at either extreme of the space
+    assert picks[0]["kind"] == "a" and abs(picks[0]["y"] - 0.5) < 0.15, picks[0]
+    assert 0.15 < picks[0]["x"] < 0.85, picks[0]
+    assert picks[0] == kb.configs[study_models(kb).columns[study_models(kb).central]]
     alike = np.full(len(kb.task_ids), 1.0 / len(kb.task_ids))
-    assert picks[0] == kb.configs[greedy_portfolio(kb.filled, alike, 1)[0]]  # rated best by the cross-task fill
+    m = study_models(kb)
+    assert [kb.configs[m.columns[j]] for j in greedy_portfolio(m.filled, alike, 6, start=[m.central])] == picks
     assert kb.warm_start(None, n=6) == picks
+
+
+def test_the_central_candidate_is_a_weighted_medoid():
+    from warmstart.study_models import central_candidate
+
+    line = np.array([[0.0], [0.1], [0.2], [0.3], [1.0]])
+    assert central_candidate(line, np.ones(5)) == 2  # the middle point, not pulled by the outlier
+    # each study weighs alike: a study with many candidates near 1.0 does not outvote two
+    # studies with one candidate each at 0.0 and 0.1 once its candidates share one weight
+    pts = np.array([[0.0], [0.1], [0.95], [0.97], [0.99], [1.0]])
+    assert central_candidate(pts, np.ones(6)) in (2, 3)
+    assert central_candidate(pts, np.array([1.0, 1.0, 0.25, 0.25, 0.25, 0.25])) == 1
+    # blocks give the same answer as one pass
+    rng = np.random.default_rng(0)
+    cloud, w = rng.random((600, 3)), rng.random(600)
+    assert central_candidate(cloud, w, block=7) == central_candidate(cloud, w, block=10_000)
 
 
 def test_meta_sampler_follows_the_new_study_during_the_warm_start(kb):
