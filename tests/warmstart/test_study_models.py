@@ -102,10 +102,13 @@ def test_the_central_candidate_is_a_weighted_medoid():
     pts = np.array([[0.0], [0.1], [0.95], [0.97], [0.99], [1.0]])
     assert central_candidate(pts, np.ones(6)) in (2, 3)
     assert central_candidate(pts, np.array([1.0, 1.0, 0.25, 0.25, 0.25, 0.25])) == 1
-    # blocks give the same answer as one pass
+    # the same as the weighted sums of pairwise L1 distances, computed directly (with
+    # one-hot columns and ties, as encoded categorical parameters give)
     rng = np.random.default_rng(0)
-    cloud, w = rng.random((600, 3)), rng.random(600)
-    assert central_candidate(cloud, w, block=7) == central_candidate(cloud, w, block=10_000)
+    cloud = np.hstack([rng.random((300, 3)), np.eye(3)[rng.integers(0, 3, 300)]])
+    w = rng.random(300)
+    direct = np.abs(cloud[:, None, :] - cloud[None, :, :]).sum(axis=2) @ w
+    assert central_candidate(cloud, w) == int(np.argmin(direct))
 
 
 def test_meta_sampler_follows_the_new_study_during_the_warm_start(kb):
