@@ -10,8 +10,8 @@ copula scores, :mod:`warmstart.gaussian_process`), which gives:
 * **a fill of the matrix** over the configurations that were good on some study (each
   study's top ``TOP_SHARE``): the greedy portfolio then takes configurations good on many
   studies, and spreads over the rest;
-* **a central first pick**: the candidate with the least mean distance to the other
-  studies' candidates (each study weighted alike; :func:`central_candidate`), where the
+* **a central first pick**: the candidate with the least weighted sum of distances to the
+  candidates of every study (each study weighted alike; :func:`central_candidate`), where the
   good regions of the past studies overlap. Held out study by study it was better as a
   first trial than the configuration the fill rates best on average (an argmax over
   predictions, which lands on extremes where the studies disagree), with related and with
