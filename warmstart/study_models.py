@@ -110,9 +110,10 @@ def central_candidate(enc: np.ndarray, weights: np.ndarray) -> int:
     one column every row's weighted sum of distances follows from prefix sums over the
     sorted values: O(columns x rows log rows), not rows squared."""
     total = np.zeros(len(enc))
+    weights = np.asarray(weights, dtype=np.float64)
     for col in np.asarray(enc, dtype=np.float64).T:
         order = np.argsort(col, kind="stable")
-        v, w = col[order], np.asarray(weights, dtype=np.float64)[order]
+        v, w = col[order], weights[order]
         cw, cwv = np.cumsum(w), np.cumsum(w * v)
         below = v * cw - cwv  # sum of w_j (v - v_j) over v_j <= v
         above = (cwv[-1] - cwv) - v * (cw[-1] - cw)  # sum of w_j (v_j - v) over the rest
