@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from ._canonical import column_order, element_hashes, row_order
 from ._inputs import _as_frame, _validate_y
 from ._numeric import (
     BLOCK,
     _equal_frequency_bins,
     _hash_floats,
-    _hash_values,
     _splitmix64,
     discretize,
 )
@@ -210,13 +210,10 @@ def prepare(
             any_miss = bool(miss.any())
             if any_miss:
                 n_inf += int(np.isinf(vals).sum())
-            h = _hash_floats(vals)
-            if any_miss:
-                h[miss] = np.uint64(0x5BD1E995)
         else:
             miss = col.isna().to_numpy()
             vals = col.astype("string").to_numpy(dtype=object, na_value=None)
-            h = _hash_values(np.where(miss, "\x00<missing>", vals).astype(object))
+        h = element_hashes(vals, miss if (kind != "numeric" or any_miss) else None)
         n_miss_col = int(miss.sum())
         if n_miss_col == n:
             all_nan.append(name)
@@ -279,22 +276,16 @@ def prepare(
     with np.errstate(over="ignore"):
         row_hash += y_hash * np.uint64(0x2545F4914F6CDD1D)
 
-    # ---- canonical, seeded row order: order by a mixed content hash
-    seed_mix = _splitmix64(np.array([np.uint64(int(random_state) & 0xFFFFFFFFFFFFFFFF)]))[0]
-    key = _splitmix64(row_hash ^ seed_mix)
+    # ---- canonical order of columns, then a canonical, seeded order of rows
+    num_order = column_order(num_hash, num_cols, row_hash)
+    cat_order = column_order(cat_hash, cat_cols, row_hash)
     width = len(num_cols) + len(cat_cols)
     if max_rows is None:  # default: bounded by cells, so a wide table costs no more than a long one
         cap = min(DEFAULT_MAX_ROWS, max(MIN_ROWS_WIDE, CELL_BUDGET // max(width, 1)))
     else:
         cap = int(max_rows)
-    if n > cap:
-        sub = np.argpartition(key, cap - 1)[:cap]
-        sub = sub[np.argsort(key[sub], kind="stable")]
-    else:
-        sub = np.argsort(key, kind="stable")
-
-    num_order = np.argsort(np.array(num_hash, dtype=np.uint64), kind="stable")
-    cat_order = np.argsort(np.array(cat_hash, dtype=np.uint64), kind="stable")
+    ordered = [num_cols[j] for j in num_order] + [cat_cols[j] for j in cat_order]
+    sub = row_order(row_hash, random_state, cap, ordered, y_hash)
     m = sub.size
     num = np.empty((m, len(num_cols)), dtype=np.float64)
     for k, j in enumerate(num_order):

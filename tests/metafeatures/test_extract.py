@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -147,9 +147,6 @@ finite_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, widt
     seed=st.integers(0, 2**16),
 )
 def test_permutation_invariance_property(data, labels, seed):
-    # columns holding the same values in different rows tie in the canonical column order
-    # (a known defect, pinned by the xfail test below): left out here until it is fixed
-    assume(len({tuple(np.sort(c)) for c in data.T}) == data.shape[1])
     y = np.array(labels[: data.shape[0]])
     if np.unique(y).size < 2:
         y[0], y[1] = 0, 1
@@ -328,12 +325,6 @@ def test_wide_and_long_tables_are_bounded_and_say_so():
     assert small.attrs["cut"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect: a column's place in the canonical order comes from a hash of its values "
-    "alone, so two columns holding the same values in different rows tie and keep the "
-    "caller's order; the stump's tie-break and the random node's column then follow it. "
-    "Fixing it changes the meta-features of tables with such columns (the bundled task rows "
-    "must be recomputed and the knowledge bases refit)"))
 def test_columns_with_the_same_values_in_other_rows_keep_the_canonical_order():
     X = np.ones((9, 3))
     X[0, 1] = 0.0  # columns 1 and 2: eight ones and a zero each, in different rows
@@ -343,4 +334,28 @@ def test_columns_with_the_same_values_in_other_rows_keep_the_canonical_order():
         warnings.simplefilter("ignore")
         a = metafeatures.extract(X, y)
         b = metafeatures.extract(X[:, [0, 2, 1]], y)
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-7, atol=1e-7)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    # few distinct values: columns with equal value multisets in other rows are common
+    data=hnp.arrays(np.int64, st.tuples(st.integers(8, 30), st.integers(2, 6)), elements=st.integers(0, 1)),
+    cats=st.lists(st.sampled_from(["a", "b"]), min_size=30, max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_permutation_invariance_with_tied_columns(data, cats, seed):
+    n = data.shape[0]
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(data.astype(float), columns=[f"x{j}" for j in range(data.shape[1])])
+    X["c0"] = pd.Categorical(cats[:n])
+    X["c1"] = pd.Categorical(np.roll(cats[:n], 1))  # the same labels, other rows
+    y = (data[:, 0] + rng.integers(0, 2, n)) % 2
+    y[0], y[1] = 0, 1
+    rows = rng.permutation(n)
+    cols = rng.permutation(X.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = metafeatures.extract(X, y)
+        b = metafeatures.extract(X.iloc[rows, cols].reset_index(drop=True), y[rows])
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-7, atol=1e-7)
