@@ -149,6 +149,8 @@ def infer_task(ys: pd.Series | np.ndarray) -> str:
     if not ptypes.is_numeric_dtype(dtype) or ptypes.is_bool_dtype(dtype):
         return "classification"
     vals = ys.to_numpy(dtype=float)
+    if not np.all(np.isfinite(vals)):  # infinite (or missing) values: not class labels
+        return "regression"
     if np.all(np.mod(vals, 1.0) == 0.0) and len(np.unique(vals)) <= MAX_CLASSES_AUTO:
         return "classification"
     return "regression"

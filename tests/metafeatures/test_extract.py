@@ -359,3 +359,10 @@ def test_permutation_invariance_with_tied_columns(data, cats, seed):
         a = metafeatures.extract(X, y)
         b = metafeatures.extract(X.iloc[rows, cols].reset_index(drop=True), y[rows])
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-7, atol=1e-7)
+
+
+def test_infer_task_reads_a_target_with_infinite_values_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metafeatures.infer_task(np.array([0.0, 1.0, np.inf, 1.0])) == "regression"
+        assert metafeatures.infer_task(np.array([0.0, 1.0, 2.0, 1.0])) == "classification"
