@@ -219,6 +219,8 @@ def test_12_tiny_or_broken_tables_get_the_right_message(tmp_path, capsys):
     (tmp_path / "one.csv").write_text("a,b,label\n1,2,yes\n")
     (tmp_path / "header.csv").write_text("a,b,label\n")
     (tmp_path / "nan.csv").write_text("a,b,label\n1,2,\n3,4,\n5,6,\n")
+    (tmp_path / "inf.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i * 0.5}\n" for i in range(20))
+                                      + "7,1,inf\n")
     data = _table(tmp_path / "d.csv")
     cases = [
         (["tune", str(tmp_path / "one.csv"), "--target", "label"], "1 usable rows, fewer than --cv 5"),
@@ -226,6 +228,7 @@ def test_12_tiny_or_broken_tables_get_the_right_message(tmp_path, capsys):
         (["tune", str(tmp_path / "nan.csv"), "--target", "label"], "has no value in any of the 3 rows"),
         (["tune", str(data), "--target", "label", "--cv", "500"], "fewer than --cv 500 folds"),
         (["tune", str(data), "--target", "label", "--task", "regression"], "is not numeric"),
+        (["tune", str(tmp_path / "inf.csv"), "--target", "label"], "'label' holds 1 infinite value(s)"),
     ]
     for argv, expected in cases:
         assert main(argv) == 2, argv

@@ -109,6 +109,12 @@ def load_xy(file: str, target: str, *, task: str = "auto", cv: int | None = None
                 "regressed; use --task classification (or --task auto)"
             )
         y = numeric.astype(np.float64)
+        infinite = np.isinf(y.to_numpy())
+        if infinite.any():
+            raise ValueError(
+                f"--target {target!r} holds {int(infinite.sum())} infinite value(s), which no "
+                "score can use; replace or drop those rows in the table"
+            )
         _check_rows(file, len(y), cv)
     else:
         labels = y.astype(str)
@@ -117,7 +123,7 @@ def load_xy(file: str, target: str, *, task: str = "auto", cv: int | None = None
             counts = labels.value_counts()
             rare = counts[counts < cv]
             if len(rare):
-                notes.append(f"dropped {int(rare.sum())} rows of {len(rare)} classes with fewer than "
+                notes.append(f"dropped {int(rare.sum())} row(s) of {len(rare)} class(es) with fewer than "
                              f"{cv} members (stratified {cv}-fold CV needs them): {list(rare.index)[:5]}")
                 keep = ~labels.isin(rare.index)
                 df, labels = df.loc[keep].reset_index(drop=True), labels.loc[keep].reset_index(drop=True)
