@@ -175,12 +175,14 @@ def enqueued_before(study: Study, number: int) -> int:
                if t.number < number and "fixed_params" in t.system_attrs)
 
 
-def knowledge_observations(study: Study, space: str, exclude: int,
-                           decided_attr: str) -> tuple[list[dict], np.ndarray, list[dict]]:
+def knowledge_observations(study: Study, space: str, exclude: int, decided_attr: str,
+                           decided_first: bool = False) -> tuple[list[dict], np.ndarray, list[dict]]:
     """The study's trials (but trial number ``exclude``) as full configurations of the
     knowledge ``space`` (its names; its defaults where a trial lacks a parameter):
     completed ones with their higher-is-better values, and running ones (the configuration
-    decided for them, stored in their system attribute ``decided_attr``, if any)."""
+    decided for them, stored in their system attribute ``decided_attr``, if any).
+    ``decided_first``: a completed trial that took a decided configuration is that
+    configuration (the known one, before the study's space rounded or clipped it)."""
     known = spaces_mod.get_search_space(space)
     defaults = known.defaults()
     sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
@@ -191,7 +193,8 @@ def knowledge_observations(study: Study, space: str, exclude: int,
         conf = {canonical(space, n): v for n, v in t.params.items()}
         conf = {k: v for k, v in conf.items() if k in known.distributions}
         if t.state == TrialState.COMPLETE and conf and t.value is not None and math.isfinite(t.value):
-            observed.append({**defaults, **conf})
+            decided = t.system_attrs.get(decided_attr) if decided_first else None
+            observed.append(dict(decided) if decided else {**defaults, **conf})
             values.append(sign * t.value)
         elif t.state == TrialState.RUNNING and (t.system_attrs.get(decided_attr) or conf):
             pending.append(t.system_attrs.get(decided_attr) or {**defaults, **conf})

@@ -4,8 +4,10 @@ configuration each slot takes.
 A slot follows the trial number (the storage hands numbers out atomically, so no two
 trials of any thread or process take the same slot; trials the user enqueued take none).
 Its configuration is the knowledge base's portfolio for the dataset
-(``KnowledgeBase.warm_start``), or, for knowledge learned from studies without
-meta-features, the next pick given the study's own trials so far
+(``KnowledgeBase.warm_start``) for the first ``FOLLOW_FROM`` slots, then the next pick given
+the values of the study's trials so far (:func:`warmstart.warm_follow.next_warm_config`:
+the known tasks that order them right weigh more); for knowledge learned from studies
+without meta-features, that next pick from the second trial on
 (:func:`warmstart.study_models.next_warm_config`). The configuration is decided once, at the
 trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
 
@@ -30,7 +32,8 @@ from typing import Any
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from warmstart.study_models import next_warm_config, uses_study_models
+from warmstart.study_models import uses_study_models
+from warmstart.warm_follow import FOLLOW_FROM, next_warm_config
 
 from .knowledge_source import KnowledgeSource
 from .mapping import enqueued_before, enqueued_configs, knowledge_observations
@@ -123,12 +126,15 @@ class WarmStart:
             return None
         config = remaining[index]
         kb = self._source.kb(space)
-        if uses_study_models(kb):
+        history = uses_study_models(kb)
+        follow = history or (self._metafeatures is not None and index >= FOLLOW_FROM)
+        if follow:
             await_earlier(study, trial.number)
         with self._lock:  # one decision at a time, each seeing the others' (threads of a process)
-            if uses_study_models(kb):  # follow the past studies that rank this one's trials
-                observed, values, pending = knowledge_observations(study, space, trial.number, ATTR_CONFIG)
-                config = next_warm_config(kb, observed, values, pending) or config
+            if follow:  # follow the known tasks (or past studies) that rank this one's trials
+                observed, values, pending = knowledge_observations(
+                    study, space, trial.number, ATTR_CONFIG, decided_first=not history)
+                config = next_warm_config(kb, self._metafeatures, observed, values, pending) or config
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, config)
         return config
 

@@ -83,6 +83,25 @@ def test_warm_start_from_the_first_trial_without_space(kb):
     assert study.user_attrs["learn2tune:metafeatures"]["ClassEntropy"] == 0.8
 
 
+def test_the_warm_start_follows_the_study_values_from_its_fourth_trial(kb):
+    from warmstart.warm_follow import FOLLOW_FROM, next_warm_config
+
+    static = kb.warm_start(_mf(0.2, 0.8), n=10)
+    decided = {}
+    for sign in (1.0, -1.0):  # the same dataset, values in opposite orders
+        sampler = MetaSampler(metafeatures=_mf(0.2, 0.8), knowledge=kb, n_warm_start=10, seed=0)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(lambda t, s=sign: s * xgb_objective(t), n_trials=10)
+        configs = [t.system_attrs["learn2tune:warm_start_config"] for t in study.trials]
+        values = np.array([t.value for t in study.trials])
+        assert configs[:FOLLOW_FROM] == static[:FOLLOW_FROM]
+        for i in range(FOLLOW_FROM, 10):  # each later one: the next pick given the trials before it
+            assert configs[i] == next_warm_config(kb, _mf(0.2, 0.8), configs[:i], values[:i])
+        assert len({json.dumps(c, sort_keys=True) for c in configs}) == 10
+        decided[sign] = configs
+    assert decided[1.0] != decided[-1.0]
+
+
 def test_enqueued_trials_come_first_and_are_not_overridden(kb):
     sampler = MetaSampler(metafeatures=_mf(), knowledge=kb, n_warm_start=3, seed=0)
     study = optuna.create_study(direction="maximize", sampler=sampler)
