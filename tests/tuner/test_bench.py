@@ -417,3 +417,21 @@ def test_paired_methods_reads_a_results_file_and_pairs_methods(tmp_path, capsys)
     assert "paired_methods RESULTS.parquet meta-history" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="pass RESULTS METHOD"):
         pm.main([])
+
+
+def test_the_knowledge_bench_takes_the_warm_start_as_the_sampler_does(small_kb, family):
+    from tests.conftest import MF_NAMES
+    from tuner.bench.knowledge import followed_warm_start
+
+    md = family[0]
+    tid = md.tasks["task_id"].iloc[0]
+    ev = md.evaluations[md.evaluations["task_id"] == tid]
+    mf = pd.Series(dict.fromkeys(MF_NAMES, 0.5) | {"NumberOfClasses": 2.0})
+    fixed = small_kb.warm_start(mf, n=10)
+    runs = []
+    for sign in (1.0, -1.0):  # the task's values, and the same values in the opposite order
+        table = dict(zip(ev["config"].astype(str), sign * ev["roc_auc"].to_numpy()))
+        got = followed_warm_start(small_kb, mf, table, n=10)
+        assert got[:3] == fixed[:3] and len({json.dumps(c, sort_keys=True) for c in got}) == 10
+        runs.append(got)
+    assert runs[0] != runs[1]  # the later picks read the values

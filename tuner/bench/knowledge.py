@@ -13,7 +13,8 @@ Reported per held-out task:
 
 * ``regret@1/5/10``: normalized regret of the best of the first 1, 5, 10 warm-start
   configurations, ``(y_max - best) / (y_max - y_median)`` clipped at 0, on T's own table,
-  for the meta-learned warm start (``meta``), the same similarity-weighted portfolio
+  for the meta-learned warm start (``meta``: as ``MetaSampler`` takes it, its later trials
+  following T's values, :func:`followed_warm_start`), the same similarity-weighted portfolio
   without the safety net (``kernel``), a portfolio that ignores meta-features (all tasks
   weighted alike), the estimator's defaults (t = 1) and random configurations (expected
   value); with the first configuration of ``meta`` and whether the safety net chose it;
@@ -38,6 +39,7 @@ import pandas as pd
 from warmstart import KnowledgeBase, MetaDataset
 from warmstart.scores import copula, metric_sign, normalized_regret, spearman
 from warmstart.surrogate import encode_configs
+from warmstart.warm_follow import next_warm_config
 
 from .folds import holdout_fingerprints, task_folds
 
@@ -83,7 +85,7 @@ def evaluate_knowledge(
             y_max, y_ref = float(np.max(y)), float(np.median(y))
             mf = mf_all.loc[tid]
             row: dict = {"task_id": tid, "n_evals": len(y), "kb_fit_seconds": fit_s}
-            portfolio = kb.warm_start(mf, n=10)
+            portfolio = followed_warm_start(kb, mf, table, n=10)
             kernel = kb.warm_start(mf, n=10, k=kb.bandwidth(mf))  # the portfolio without the safety net
             glob = kb.warm_start(None, n=10)
             nov = kb.novelty(mf)
@@ -128,6 +130,26 @@ def evaluate_knowledge(
         if progress is not None:
             progress(fi + 1, len(folds))
     return pd.DataFrame(rows)
+
+
+def followed_warm_start(kb: KnowledgeBase, mf: pd.Series, table: dict[str, float], n: int = 10) -> list[dict]:
+    """The ``n`` warm-start configurations ``MetaSampler`` takes on a task whose values
+    (higher better) are ``table`` (configuration JSON -> value): the fixed portfolio's
+    first ones, then each next pick following the values seen so far
+    (:func:`warmstart.warm_follow.next_warm_config`; a configuration the table lacks
+    counts as not seen)."""
+    fixed = kb.warm_start(mf, n=n)
+    taken: list[dict] = []
+    for i in range(n):
+        vals = np.array([table.get(json.dumps(c, sort_keys=True), np.nan) for c in taken])
+        nxt = next_warm_config(kb, mf, taken, vals) if i else None
+        if nxt is None:
+            rest = [c for c in fixed if c not in taken]
+            if not rest:
+                break
+            nxt = rest[0]
+        taken.append(nxt)
+    return taken
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
