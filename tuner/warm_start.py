@@ -134,7 +134,12 @@ class WarmStart:
             if follow:  # follow the known tasks (or past studies) that rank this one's trials
                 observed, values, pending = knowledge_observations(
                     study, space, trial.number, ATTR_CONFIG, decided_first=not history)
-                config = next_warm_config(kb, self._metafeatures, observed, values, pending) or config
+                picked = next_warm_config(kb, self._metafeatures, observed, values, pending)
+                if picked is None:  # the fixed portfolio's: one no trial took yet
+                    taken = {json.dumps(dict(c), sort_keys=True) for c in [*observed, *pending]}
+                    picked = next((c for c in remaining[index:] if json.dumps(c, sort_keys=True) not in taken),
+                                  config)
+                config = picked
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, config)
         return config
 
