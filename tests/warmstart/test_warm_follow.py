@@ -62,10 +62,10 @@ def test_the_next_pick_follows_the_known_tasks_that_order_the_study_right(two_ki
     tried = [configs[1], configs[2], configs[3]]
     assert next_warm_config(kb, mf, tried, np.array([0.8, 0.7, 0.6])) == configs[5]
     assert next_warm_config(kb, mf, tried, np.array([0.6, 0.7, 0.8])) == configs[9]
-    # a configuration still running is not taken again: the next best for that kind is
+    # a configuration still running is not taken again: with 9 running for the second kind,
     pick = next_warm_config(kb, mf, tried, np.array([0.6, 0.7, 0.8]), pending=[configs[9]])
     assert pick not in (configs[9], *tried)
-    assert pick == configs[5]  # what the other tasks still lack
+    assert pick == configs[5]  # the pick serves the first kind, which still lacks its best
 
 
 def test_the_fixed_warm_start_goes_on_until_enough_known_configurations_are_seen(two_kinds):
