@@ -21,6 +21,7 @@ import optuna.distributions as od
 import pandas as pd
 
 from . import spaces as spaces_mod
+from . import zero_shot
 from .scaling import QuantileScaler
 from .store import atomic_write_parquet, atomic_write_text
 
@@ -142,6 +143,8 @@ def _write(kb: KnowledgeBase, path: Path) -> None:
         "configs": kb.configs,
         "nn_distance_quantiles": kb.nn_distance_quantiles.tolist(),
         "safety": kb.safety,
+        # the warm start's bandwidth table, computed once (seconds) rather than at every load
+        "bandwidth_table": zero_shot.saved_bandwidth_table(kb),
         "maml": {"in_dim": kb.maml.in_dim, "config": kb.maml.config_dict(), "seed": kb.maml.seed},
         "n_xgb": len(kb.xgb_models),
         "n_gain": len(kb.gain_models),
@@ -274,6 +277,7 @@ def load(cls: type[KnowledgeBase], path: str | Path) -> KnowledgeBase:
 
     from .maml import MAMLEnsemble
 
+    zero_shot.keep_bandwidth_table(kb, meta.get("bandwidth_table"))  # saved before it was kept: none
     mm = meta["maml"]
     try:
         kb.maml = MAMLEnsemble.from_state(mm["in_dim"], mm["config"], state, seed=mm["seed"])

@@ -24,8 +24,8 @@ import pandas as pd
 
 from . import spaces as spaces_mod
 from .checks import check_count
+from .portfolio import BANDWIDTH_CANDIDATES, choose_bandwidth, greedy_portfolio, kernel_weights
 from .portfolio import bandwidth_table as loo_bandwidth_table
-from .portfolio import choose_bandwidth, greedy_portfolio, kernel_weights
 from .safety import defaults_index, family_quantile, safety_start
 from .study_models import history_portfolio, uses_study_models
 
@@ -82,15 +82,35 @@ def choose_k(kb: KnowledgeBase, d: np.ndarray) -> int:
 
 def bandwidth_table(kb: KnowledgeBase) -> np.ndarray:
     """Each known task's leave-one-out portfolio regret under each candidate bandwidth
-    (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base (a
-    fraction of a second), not stored."""
-    key = (id(kb.filled), id(kb.scores), id(kb.task_matrix), id(kb.weights))
+    (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base
+    (8 s for the bundled classifier knowledge) and saved with it (:func:`keep_bandwidth_table`)."""
+    key = _bandwidth_key(kb)
     if kb._bw_cache is not None and kb._bw_cache[0] == key:
         return kb._bw_cache[1]
     truth = np.where(np.isfinite(kb.scores), kb.scores, kb.filled)
     table = loo_bandwidth_table(kb.filled, truth, kb._distances(kb.task_matrix))
     kb._bw_cache = (key, table)
     return table
+
+
+def keep_bandwidth_table(kb: KnowledgeBase, saved: Mapping[str, Any] | None) -> None:
+    """Take the bandwidth table a saved knowledge base carries (``{"candidates": [...],
+    "table": [[...]]}``, from :func:`saved_bandwidth_table`) where it was computed for the
+    same candidates and tasks; otherwise it is computed when first needed."""
+    if not saved or list(saved.get("candidates", [])) != list(BANDWIDTH_CANDIDATES):
+        return
+    table = np.asarray(saved.get("table", []), dtype=np.float64)
+    if table.shape == (len(kb.filled), len(BANDWIDTH_CANDIDATES)) and np.isfinite(table).all():
+        kb._bw_cache = (_bandwidth_key(kb), table)
+
+
+def saved_bandwidth_table(kb: KnowledgeBase) -> dict[str, list]:
+    """The bandwidth table as ``kb.json`` keeps it (see :func:`keep_bandwidth_table`)."""
+    return {"candidates": list(BANDWIDTH_CANDIDATES), "table": bandwidth_table(kb).tolist()}
+
+
+def _bandwidth_key(kb: KnowledgeBase) -> tuple:
+    return (id(kb.filled), id(kb.scores), id(kb.task_matrix), id(kb.weights))
 
 
 def defaults_index_of(kb: KnowledgeBase) -> int | None:

@@ -528,3 +528,14 @@ def test_portfolio_ties_go_to_the_most_robust_configuration_not_the_first_column
     assert greedy_portfolio(S[:, [0, 3, 2, 1]], w, 2) == [0, 1]  # the same column, moved
     S[0, 2] = 0.5  # now column 2 is the most robust of the three
     assert greedy_portfolio(S, w, 2) == [0, 2]
+
+
+def test_weighted_l1_is_the_weighted_sum_of_absolute_differences():
+    from warmstart.similarity import weighted_l1
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 7)), rng.random((4, 7))
+    w = np.array([0.0, 0.3, 0.0, 0.2, 0.0, 0.5, 0.0])  # sparse, as learned weights are
+    brute = np.array([[sum(w[f] * abs(x[f] - y[f]) for f in range(7)) for y in b] for x in a])
+    np.testing.assert_allclose(weighted_l1(a, b, w), brute, rtol=1e-12)
+    assert weighted_l1(a, b, np.zeros(7)).shape == (5, 4) and not weighted_l1(a, b, np.zeros(7)).any()

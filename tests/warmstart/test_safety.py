@@ -113,3 +113,30 @@ def test_recalibration_from_task_ids_or_given_families(small_kb, families):
     assert out is kb.safety and len(out["family_quantiles"]) == 21
     with pytest.raises(ValueError, match="one family per task"):
         kb.calibrate_safety(["a", "b"])
+
+
+def test_the_bandwidth_table_is_saved_once_and_recomputed_where_missing_or_stale(small_kb, tmp_path, monkeypatch):
+    kb = copy.copy(small_kb)
+    table = zero_shot.bandwidth_table(kb)
+    kb.save(tmp_path / "kb")
+    calls = []
+    real = zero_shot.loo_bandwidth_table
+    monkeypatch.setattr(zero_shot, "loo_bandwidth_table", lambda *a: calls.append(1) or real(*a))
+    back = KnowledgeBase.load(tmp_path / "kb")
+    assert np.array_equal(zero_shot.bandwidth_table(back), table) and calls == []  # taken as saved
+    mf = _mf(np.random.default_rng(3).random(len(MF_NAMES)))
+    assert back.warm_start(mf, n=5) == kb.warm_start(mf, n=5) and calls == []
+    # saved before the table was kept: computed at first use, the same table
+    old = saved_without(small_kb, tmp_path / "old", "bandwidth_table")
+    assert np.array_equal(zero_shot.bandwidth_table(old), table) and calls == [1]
+    # a table of other candidates (another version's) is not taken
+    fresh = copy.copy(back)
+    fresh._bw_cache = None
+    zero_shot.keep_bandwidth_table(fresh, {"candidates": [1, 2], "table": table.tolist()})
+    assert fresh._bw_cache is None
+    zero_shot.keep_bandwidth_table(fresh, {"candidates": list(zero_shot.BANDWIDTH_CANDIDATES), "table": table[:-1].tolist()})
+    assert fresh._bw_cache is None
+    # the knowledge's arrays replaced (studies added): the kept table no longer applies
+    back.filled = back.filled.copy()
+    zero_shot.bandwidth_table(back)
+    assert calls == [1, 1]
