@@ -180,11 +180,14 @@ def test_real_objective_reproduces_the_meta_dataset_and_runs(tmp_path):
 def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tmp_path):
     from warmstart import KnowledgeBase, MetaDataset
 
+    # a training meta-dataset of 80 bundled tasks (the whole bundle takes a minute to learn)
     md = MetaDataset.default().filter(space="xgboost-classifier")
+    md = md.filter(task_ids=list(md.tasks["task_id"][:80]))
+    md.save(tmp_path / "train-md")
     test_ids = list(md.tasks["task_id"][:2])
     md.filter(task_ids=test_ids).save(tmp_path / "test-md")  # copies of known tasks
-    res = bt.run(tmp_path / "split", methods=["meta", "knn-tpe"], trials=3, seeds=1,
-                 kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
+    res = bt.run(tmp_path / "split", metadata=str(tmp_path / "train-md"), methods=["meta", "knn-tpe"],
+                 trials=3, seeds=1, kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
                  test_metadata=str(tmp_path / "test-md"))
     assert sorted(res["task_id"].unique()) == sorted(test_ids)
     assert set(res["method"]) == {"meta", "knn-tpe"} and (res["regret"] >= 0).all()
@@ -194,7 +197,8 @@ def test_train_test_split_learns_from_all_of_metadata_but_the_test_tasks_data(tm
     assert not set(test_ids) & set(kb.task_ids)
     assert set(kb.task_ids) == _usable(md) - set(test_ids)
     with pytest.raises(ValueError, match="not in the test meta-dataset"):
-        bt.run(tmp_path / "split", methods=["meta"], trials=3, seeds=1, tasks=["nope"],
+        bt.run(tmp_path / "split", metadata=str(tmp_path / "train-md"), methods=["meta"], trials=3, seeds=1,
+               tasks=["nope"],
                kb_kwargs={"maml": {"members": 1, "meta_iterations": 10}, "n_xgb": 1},
                test_metadata=str(tmp_path / "test-md"))
 
