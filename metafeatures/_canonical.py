@@ -7,6 +7,13 @@ order used is computed from the content:
 * a column is placed by the hash of its *value multiset*; columns holding the same values
   in other rows (binary or dummy columns with equal counts, often) are then placed by a
   hash of each value joined with the content hash of its row;
+* columns still tied after that, holding other values (a table symmetric under swapping
+  two columns of each of two kinds, say, where the swap of one pair must go with the swap
+  of the other), are placed by refining column and row hashes through each other until
+  they stop splitting, then singling out one column of the first tied class and refining
+  again (individualization and refinement, as graph canonization does): which member is
+  singled out does not matter where the tied columns are images of each other under a
+  symmetry of the table, as in every case met so far;
 * a row is placed by its content hash mixed with the seed; rows whose hashes are equal
   but whose values differ (a row and its mirror image across two such columns) are then
   placed by their values in the canonical column order, which makes the subsample and
@@ -20,6 +27,7 @@ import numpy as np
 from ._numeric import _hash_floats, _hash_values, _splitmix64
 
 _MISSING_FLOAT_HASH = np.uint64(0x5BD1E995)
+_INDIVIDUAL = np.uint64(0x9E3779B97F4A7C15)
 
 
 def element_hashes(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
@@ -39,18 +47,107 @@ def _column_hashes(vals: np.ndarray) -> np.ndarray:
     return element_hashes(vals, miss)
 
 
-def column_order(col_hashes: list[np.uint64], cols: list[np.ndarray], row_hash: np.ndarray) -> np.ndarray:
-    """Canonical order of one kind of columns: by the hash of each value multiset, ties
-    broken by a hash of each value joined with its row's content hash."""
-    hashes = np.array(col_hashes, dtype=np.uint64)
-    tie = np.zeros(hashes.size, dtype=np.uint64)
-    uniq, counts = np.unique(hashes, return_counts=True)
-    tied = np.flatnonzero(np.isin(hashes, uniq[counts > 1]))
-    if tied.size:
-        row_mix = _splitmix64(row_hash)
-        for j in tied:
-            tie[j] = _splitmix64(_column_hashes(cols[j]) ^ row_mix).sum(dtype=np.uint64)
-    return np.lexsort((tie, hashes))
+def column_orders(
+    kinds: list[tuple[list[np.uint64], list[np.ndarray]]], row_hash: np.ndarray
+) -> list[np.ndarray]:
+    """Canonical order of the columns of each kind (numeric, categorical: ``(value-multiset
+    hashes, columns)``): by the hash of each value multiset, ties broken by a hash of each
+    value joined with its row's content hash, residual ties by :func:`_individualize`."""
+    keys = []
+    for col_hashes, cols in kinds:
+        hashes = np.array(col_hashes, dtype=np.uint64)
+        tie = np.zeros(hashes.size, dtype=np.uint64)
+        uniq, counts = np.unique(hashes, return_counts=True)
+        tied = np.flatnonzero(np.isin(hashes, uniq[counts > 1]))
+        if tied.size:
+            row_mix = _splitmix64(row_hash)
+            for j in tied:
+                tie[j] = _splitmix64(_column_hashes(cols[j]) ^ row_mix).sum(dtype=np.uint64)
+        keys.append((hashes, tie))
+    refined = [np.zeros(h.size, dtype=np.uint64) for h, _ in keys]
+    if any(_residual_ties(h, t, cols) for (h, t), (_, cols) in zip(keys, kinds)):
+        refined = _individualize(keys, [cols for _, cols in kinds], row_hash)
+    return [np.lexsort((r, t, h)) for (h, t), r in zip(keys, refined)]
+
+
+def _residual_ties(hashes: np.ndarray, tie: np.ndarray, cols: list[np.ndarray]) -> bool:
+    """Whether two columns with other values share both keys."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for j, key in enumerate(zip(hashes.tolist(), tie.tolist())):
+        groups.setdefault(key, []).append(j)
+    return any(len(g) > 1 and any(not _same(cols[g[0]], cols[j]) for j in g[1:]) for g in groups.values())
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(_column_hashes(a), _column_hashes(b)))
+
+
+def _individualize(
+    keys: list[tuple[np.ndarray, np.ndarray]], cols_by_kind: list[list[np.ndarray]], row_hash: np.ndarray
+) -> list[np.ndarray]:
+    """Per kind, a key per column that splits the columns the first two keys leave tied:
+    column and row hashes refined through each other until the classes stop splitting;
+    while a class holds columns with other values, its first member is singled out and
+    the refinement runs again. Rows that repeat (in every column and the target) are
+    refined once, counted as often as they occur."""
+    H = np.column_stack([_column_hashes(c) for cols in cols_by_kind for c in cols])
+    with np.errstate(over="ignore"):
+        position = _splitmix64(np.arange(1, H.shape[1] + 1, dtype=np.uint64))
+        content = _splitmix64(row_hash) + _splitmix64(H ^ position).sum(axis=1, dtype=np.uint64)
+    _, first, counts = np.unique(content, return_index=True, return_counts=True)
+    H, row_hash, counts = H[first], row_hash[first], counts.astype(np.uint64)
+    kind = np.concatenate([np.full(len(cols), k, dtype=np.uint64) for k, cols in enumerate(cols_by_kind)])
+    h = np.concatenate([hh for hh, _ in keys])
+    t = np.concatenate([tt for _, tt in keys])
+    with np.errstate(over="ignore"):
+        key = _splitmix64(h ^ _splitmix64(t ^ _splitmix64(kind + np.uint64(0x51ED27))))
+    key = _refine(H, counts, key, row_hash)
+    for _ in range(H.shape[1]):
+        members = _first_residual_class(H, key)
+        if members is None:
+            break
+        classes = np.unique(key).size
+        key[members[0]] = _splitmix64(key[members[0] : members[0] + 1] ^ _INDIVIDUAL)[0]
+        key = _refine(H, counts, key, row_hash)
+        if np.unique(key).size == classes + 1:
+            # singling out one split off that one only: the others are taken as images of
+            # each other too (one-hot columns of a balanced design), all singled out at once
+            # in their current order instead of one refinement each (60 such columns of
+            # 120,000 rows: 3 s, not 18)
+            rest = members[1:]
+            with np.errstate(over="ignore"):
+                key[rest] = _splitmix64(key[rest] ^ _splitmix64(np.arange(2, rest.size + 2, dtype=np.uint64)))
+            key = _refine(H, counts, key, row_hash)
+    out, start = [], 0
+    for cols in cols_by_kind:
+        out.append(key[start : start + len(cols)])
+        start += len(cols)
+    return out
+
+
+def _refine(H: np.ndarray, counts: np.ndarray, key: np.ndarray, row_hash: np.ndarray) -> np.ndarray:
+    """Column keys refined by the keys of the rows their values sit in, row keys by the
+    keys of the columns their values sit in, until the number of column classes stays.
+    ``H``: element hashes (distinct rows x columns), ``counts``: how often each row occurs."""
+    classes = np.unique(key).size
+    with np.errstate(over="ignore"):
+        while True:
+            rows = _splitmix64(_splitmix64(row_hash) + _splitmix64(H ^ key).sum(axis=1, dtype=np.uint64))
+            new = (_splitmix64(H ^ rows[:, None]) * counts[:, None]).sum(axis=0, dtype=np.uint64)
+            new = _splitmix64(new ^ _splitmix64(key))
+            if np.unique(new).size <= classes:
+                return key
+            key, classes = new, np.unique(new).size
+
+
+def _first_residual_class(H: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """The members of the tied class with the smallest key whose columns hold other values
+    (None: every class holds copies of one column only)."""
+    for k in np.unique(key):
+        members = np.flatnonzero(key == k)
+        if members.size > 1 and any(not np.array_equal(H[:, members[0]], H[:, j]) for j in members[1:]):
+            return members
+    return None
 
 
 def row_order(

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from ._canonical import column_order, element_hashes, row_order
+from ._canonical import column_orders, element_hashes, row_order
 from ._inputs import _as_frame, _validate_y
 from ._numeric import (
     BLOCK,
@@ -279,8 +279,7 @@ def prepare(
         row_hash += y_hash * np.uint64(0x2545F4914F6CDD1D)
 
     # ---- canonical order of columns, then a canonical, seeded order of rows
-    num_order = column_order(num_hash, num_cols, row_hash)
-    cat_order = column_order(cat_hash, cat_cols, row_hash)
+    num_order, cat_order = column_orders([(num_hash, num_cols), (cat_hash, cat_cols)], row_hash)
     width = len(num_cols) + len(cat_cols)
     if max_rows is None:  # default: bounded by cells, so a wide table costs no more than a long one
         cap = min(DEFAULT_MAX_ROWS, max(MIN_ROWS_WIDE, CELL_BUDGET // max(width, 1)))
