@@ -11,7 +11,13 @@ import pytest
 
 from tests.conftest import MF_NAMES, SPACE
 from warmstart import KnowledgeBase, MetaDataset, spaces
-from warmstart.warm_follow import FOLLOW_FROM, agreement, best_expected, follow_weights, next_warm_config
+from warmstart.warm_follow import (
+    FOLLOW_FROM,
+    agreement,
+    best_expected,
+    follow_weights,
+    next_warm_config,
+)
 
 
 def test_agreement_counts_the_pairs_each_task_orders_as_the_study_did():
