@@ -62,7 +62,11 @@ def list_features() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _resolve_groups(groups: str | Iterable[str]) -> list[str]:
+def _resolve_groups(groups: str | Iterable[str] | None) -> list[str]:
+    if groups is None:
+        return list(GROUPS)
+    if not isinstance(groups, str | Iterable):
+        raise TypeError(f"groups={groups!r} is not a group name or a list of them; use 'all' or a list from {list(GROUPS)}.")
     if isinstance(groups, str):
         if groups == "all":
             return list(GROUPS)
@@ -82,7 +86,7 @@ def extract(
     y: object,
     *,
     task: str = "auto",
-    groups: str | Iterable[str] = "all",
+    groups: str | Iterable[str] | None = "all",
     random_state: int = 0,
     max_rows: int | None = None,
     time_budget: float | None = None,
@@ -101,8 +105,8 @@ def extract(
     task : {"auto", "classification", "regression"}
         ``"auto"``: bool, categorical and string targets, and integer-valued targets
         with at most 20 distinct values, are classification; anything else regression.
-    groups : "all" or list of str
-        Any of ``general``, ``statistical``, ``information``, ``landmarking``, ``target``.
+    groups : "all", None or list of str
+        ``"all"`` or ``None``: every group; otherwise any of ``general``, ``statistical``, ``information``, ``landmarking``, ``target``.
     random_state : int
         Seeds the canonical row order, hence the subsamples and landmarker folds.
     max_rows : int, optional

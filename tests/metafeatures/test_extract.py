@@ -116,6 +116,10 @@ def test_groups_and_time_budget(iris):
     assert "landmarking" in m.attrs["skipped"]
     with pytest.raises(ValueError, match="groups"):
         metafeatures.extract(X, y, groups=["nope"])
+    # None is every group, as "all" is; a value that names no group says so
+    pd.testing.assert_series_equal(metafeatures.extract(X, y, groups=None), metafeatures.extract(X, y))
+    with pytest.raises(TypeError, match="groups=5 is not a group name"):
+        metafeatures.extract(X, y, groups=5)
 
 
 def test_max_rows_bounds_the_subsample():
