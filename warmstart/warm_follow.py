@@ -6,10 +6,12 @@ value is seen. From ``FOLLOW_FROM`` completed warm-start trials on, the known ta
 reweighted by how well their scores order the new study's values: each known task's kernel
 weight (its closeness in meta-features) times ``exp(FOLLOW_STRENGTH * pairs * (share - 1/2))``,
 ``share`` the share of the pairs of evaluated configurations the task orders as the study
-did (ties half) and ``pairs`` how many pairs the study's values order. The next trial is the
-known configuration not yet evaluated or running with the best score under those weights
-(:func:`best_expected`): the one the known tasks that rank this dataset's configurations
-right expect to be best.
+did (ties half) and ``pairs`` how many pairs the study's values order. The next trial is,
+while fewer than ``EXPLOIT_FROM`` configurations are taken, the greedy portfolio's next
+pick under those weights (the one that most reduces their weighted regret, given what is
+already evaluated or running), then the known configuration not yet taken with the best
+score under them (:func:`best_expected`): the one the known tasks that rank this dataset's
+configurations right expect to be best.
 
 Held out by family, as lookups over the objective models' regrets (BENCHMARKS.md, sessions
 18 and 19), the best of ten trials was better than the fixed ten's on 95 of 425 classifier
@@ -17,7 +19,10 @@ tasks and worse on 30 (238 regression tasks: 38 and 12) when the next trial was 
 portfolio's next pick under the weights (the configuration that most reduces their
 weighted regret); taking the best-scoring one instead was better again on 86 classifier
 tasks and worse on 34 (regression: 31 and 14): once the weights single out the tasks like
-this one, covering the others costs trials. Far from every known family (the safety net)
+this one, covering the others costs trials. In the sampler, best-scoring picks from the
+fourth trial on left the later model-based trials less to learn from (mean regret at 20-30
+trials worse than with the greedy picks, held out by family); from the seventh they keep
+most of the gain (BENCHMARKS.md, session 19). Far from every known family (the safety net)
 the robust start stays as it is: there the reweighting did worse.
 
 Only trials that took a known configuration count (the warm start's own, and the user's
@@ -35,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import study_models
-from .portfolio import kernel_weights
+from .portfolio import kernel_weights, next_pick
 from .zero_shot import choose_k, safety_on
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
 FOLLOW_FROM = 3
 #: how fast ranking agreement moves a known task's weight (per pair the study orders)
 FOLLOW_STRENGTH = 0.5
+#: configurations taken (evaluated or running) from which the next one is the best-scoring
+#: under the weights rather than the greedy portfolio's next pick
+EXPLOIT_FROM = 6
 
 
 def agreement(scores: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -108,4 +116,6 @@ def next_warm_config(
                                       if k in column)})
     if len(taken) >= len(kb.configs):
         return None
+    if len(taken) < EXPLOIT_FROM:
+        return dict(kb.configs[next_pick(kb.filled, w, kb.filled[:, taken].max(axis=1), exclude=taken)])
     return dict(kb.configs[best_expected(kb.filled, w, exclude=taken)])
