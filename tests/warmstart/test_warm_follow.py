@@ -77,9 +77,27 @@ def test_the_next_pick_follows_the_known_tasks_that_order_the_study_right(two_ki
     tried = [configs[1], configs[2], configs[3]]
     assert next_warm_config(kb, mf, tried, np.array([0.8, 0.7, 0.6])) == configs[5]
     assert next_warm_config(kb, mf, tried, np.array([0.6, 0.7, 0.8])) == configs[9]
-    # a configuration still running is not taken again
+    # a configuration still running is not taken again: with 9 running for the second kind,
     pick = next_warm_config(kb, mf, tried, np.array([0.6, 0.7, 0.8]), pending=[configs[9]])
     assert pick not in (configs[9], *tried)
+    assert pick == configs[5]  # the greedy pick serves the first kind, which still lacks its best
+
+
+def test_the_greedy_picks_give_way_to_the_best_scoring_from_the_sixth_configuration_taken(two_kinds, monkeypatch):
+    from warmstart import warm_follow
+
+    kb, configs, mf = two_kinds
+    calls = []
+    greedy, best = warm_follow.next_pick, warm_follow.best_expected
+    monkeypatch.setattr(warm_follow, "next_pick", lambda *a, **k: calls.append("greedy") or greedy(*a, **k))
+    monkeypatch.setattr(warm_follow, "best_expected", lambda *a, **k: calls.append("best") or best(*a, **k))
+    tried = [configs[j] for j in (1, 2, 3, 4, 6, 7)]
+    values = np.array([0.6, 0.7, 0.8, 0.2, 0.3, 0.25])
+    for n_taken, n_pending in ((3, 0), (4, 1), (5, 0), (5, 1), (6, 0)):
+        calls.clear()
+        pick = next_warm_config(kb, mf, tried[:n_taken], values[:n_taken], pending=[configs[8]] * n_pending)
+        assert calls == (["greedy"] if n_taken + n_pending < warm_follow.EXPLOIT_FROM else ["best"])
+        assert pick not in tried[:n_taken] and (not n_pending or pick != configs[8])
 
 
 def test_the_fixed_warm_start_goes_on_until_enough_known_configurations_are_seen(two_kinds):
