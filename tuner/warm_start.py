@@ -4,8 +4,8 @@ configuration each slot takes.
 A slot follows the trial number (the storage hands numbers out atomically, so no two
 trials of any thread or process take the same slot; trials the user enqueued take none).
 Its configuration is the knowledge base's portfolio for the dataset
-(``KnowledgeBase.warm_start``) for the first ``FOLLOW_FROM`` slots, then the best known
-configuration given the values of the study's trials so far
+(``KnowledgeBase.warm_start``) for the first ``FOLLOW_FROM`` slots, then a known
+configuration chosen given the values of the study's trials so far
 (:func:`warmstart.warm_follow.next_warm_config`: the known tasks that order them right
 weigh more); for knowledge learned from studies
 without meta-features, that next pick from the second trial on
