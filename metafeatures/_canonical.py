@@ -53,47 +53,50 @@ def column_orders(
     """Canonical order of the columns of each kind (numeric, categorical: ``(value-multiset
     hashes, columns)``): by the hash of each value multiset, ties broken by a hash of each
     value joined with its row's content hash, residual ties by :func:`_individualize`."""
-    keys = []
+    keys, elems = [], []
     for col_hashes, cols in kinds:
         hashes = np.array(col_hashes, dtype=np.uint64)
         tie = np.zeros(hashes.size, dtype=np.uint64)
         uniq, counts = np.unique(hashes, return_counts=True)
         tied = np.flatnonzero(np.isin(hashes, uniq[counts > 1]))
+        elem: dict[int, np.ndarray] = {}  # element hashes of the tied columns, kept for the residual ties
         if tied.size:
             row_mix = _splitmix64(row_hash)
             for j in tied:
-                tie[j] = _splitmix64(_column_hashes(cols[j]) ^ row_mix).sum(dtype=np.uint64)
+                elem[int(j)] = _column_hashes(cols[j])
+                tie[j] = _splitmix64(elem[int(j)] ^ row_mix).sum(dtype=np.uint64)
         keys.append((hashes, tie))
+        elems.append(elem)
     refined = [np.zeros(h.size, dtype=np.uint64) for h, _ in keys]
-    if any(_residual_ties(h, t, cols) for (h, t), (_, cols) in zip(keys, kinds)):
-        refined = _individualize(keys, [cols for _, cols in kinds], row_hash)
+    if any(_residual_ties(h, t, e) for (h, t), e in zip(keys, elems)):
+        refined = _individualize(keys, [cols for _, cols in kinds], elems, row_hash)
     return [np.lexsort((r, t, h)) for (h, t), r in zip(keys, refined)]
 
 
-def _residual_ties(hashes: np.ndarray, tie: np.ndarray, cols: list[np.ndarray]) -> bool:
-    """Whether two columns with other values share both keys."""
+def _residual_ties(hashes: np.ndarray, tie: np.ndarray, elem: dict[int, np.ndarray]) -> bool:
+    """Whether two columns with other values (element hashes ``elem``) share both keys."""
     groups: dict[tuple[int, int], list[int]] = {}
     for j, key in enumerate(zip(hashes.tolist(), tie.tolist())):
         groups.setdefault(key, []).append(j)
-    return any(len(g) > 1 and any(not _same(cols[g[0]], cols[j]) for j in g[1:]) for g in groups.values())
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(np.array_equal(_column_hashes(a), _column_hashes(b)))
+    return any(len(g) > 1 and any(not np.array_equal(elem[g[0]], elem[j]) for j in g[1:]) for g in groups.values())
 
 
 def _individualize(
-    keys: list[tuple[np.ndarray, np.ndarray]], cols_by_kind: list[list[np.ndarray]], row_hash: np.ndarray
+    keys: list[tuple[np.ndarray, np.ndarray]],
+    cols_by_kind: list[list[np.ndarray]],
+    elems: list[dict[int, np.ndarray]],
+    row_hash: np.ndarray,
 ) -> list[np.ndarray]:
     """Per kind, a key per column that splits the columns the first two keys leave tied:
     column and row hashes refined through each other until the classes stop splitting;
     while a class holds columns with other values, its first member is singled out and
     the refinement runs again. Rows that repeat (in every column and the target) are
     refined once, counted as often as they occur."""
-    H = np.column_stack([_column_hashes(c) for cols in cols_by_kind for c in cols])
-    with np.errstate(over="ignore"):
-        position = _splitmix64(np.arange(1, H.shape[1] + 1, dtype=np.uint64))
-        content = _splitmix64(row_hash) + _splitmix64(H ^ position).sum(axis=1, dtype=np.uint64)
+    H = np.column_stack([e[j] if j in e else _column_hashes(c)
+                         for cols, e in zip(cols_by_kind, elems) for j, c in enumerate(cols)])
+    with np.errstate(over="ignore"):  # a row's content, to refine each distinct row once
+        position = _splitmix64(np.arange(1, H.shape[1] + 1, dtype=np.uint64)) | np.uint64(1)
+        content = _splitmix64(row_hash) + (H * position).sum(axis=1, dtype=np.uint64)
     _, first, counts = np.unique(content, return_index=True, return_counts=True)
     H, row_hash, counts = H[first], row_hash[first], counts.astype(np.uint64)
     kind = np.concatenate([np.full(len(cols), k, dtype=np.uint64) for k, cols in enumerate(cols_by_kind)])
