@@ -22,9 +22,9 @@ again on 73 classifier tasks and worse on 32 (regression: 23 and 14): once the w
 single out the tasks like this one, covering the others costs trials. From the fourth trial
 on (86 and 34 in the lookups) it left the sampler's later model-based trials less to learn
 from (mean regret at 20-30 trials worse than with the greedy picks); from the seventh it
-kept the gain at ten trials on the tables of 5,000+ rows (median regret 0.087 against 0.097)
-and the later trials within noise (BENCHMARKS.md, session 19). Far from every known family (the safety net)
-the robust start stays as it is: there the reweighting did worse.
+kept the gain at ten trials on the tables of 5,000+ rows (median regret 0.087 against
+0.097) and the later trials within noise (BENCHMARKS.md, session 19). Far from every known
+family (the safety net) the robust start stays as it is: there the reweighting did worse.
 
 Only trials that took a known configuration count (the warm start's own, and the user's
 enqueued ones that equal a known configuration); knowledge learned from studies without

@@ -83,7 +83,7 @@ def choose_k(kb: KnowledgeBase, d: np.ndarray) -> int:
 def bandwidth_table(kb: KnowledgeBase) -> np.ndarray:
     """Each known task's leave-one-out portfolio regret under each candidate bandwidth
     (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base
-    (8 s for the bundled classifier knowledge) and saved with it (:func:`keep_bandwidth_table`)."""
+    (5 s for the bundled classifier knowledge) and saved with it (:func:`keep_bandwidth_table`)."""
     key = _bandwidth_key(kb)
     if kb._bw_cache is not None and kb._bw_cache[0] == key:
         return kb._bw_cache[1]
