@@ -66,7 +66,10 @@ def _resolve_groups(groups: str | Iterable[str] | None) -> list[str]:
     if groups is None:
         return list(GROUPS)
     if not isinstance(groups, str | Iterable):
-        raise TypeError(f"groups={groups!r} is not a group name or a list of them; use 'all' or a list from {list(GROUPS)}.")
+        raise TypeError(
+            f"groups={groups!r} is not a group name or a list of them; "
+            f"use 'all' or a list from {list(GROUPS)}."
+        )
     if isinstance(groups, str):
         if groups == "all":
             return list(GROUPS)
@@ -106,7 +109,8 @@ def extract(
         ``"auto"``: bool, categorical and string targets, and integer-valued targets
         with at most 20 distinct values, are classification; anything else regression.
     groups : "all", None or list of str
-        ``"all"`` or ``None``: every group; otherwise any of ``general``, ``statistical``, ``information``, ``landmarking``, ``target``.
+        ``"all"`` or ``None``: every group; otherwise any of ``general``,
+        ``statistical``, ``information``, ``landmarking``, ``target``.
     random_state : int
         Seeds the canonical row order, hence the subsamples and landmarker folds.
     max_rows : int, optional
