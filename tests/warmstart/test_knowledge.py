@@ -438,6 +438,11 @@ def test_leave_tasks_out_evaluation_on_chosen_folds(family):
     assert summary.loc["tasks given the safety start", "median"] == res["safety_net"].sum()
     unsafe = ~res["safety_net"]
     assert (res.loc[unsafe, "regret@1_meta"] == res.loc[unsafe, "regret@1_kernel"]).all()
+    # a table that holds every known configuration values every pick; the summary says how many
+    full = res[res["complete_table"]]
+    assert len(full) >= 1 and (full[["valued@10_meta", "valued@10_kernel", "valued@10_global"]] == 10).all().all()
+    assert summary.loc["tasks whose table holds every known configuration", "median"] == len(full)
+    assert summary.loc["regret@10_meta (complete tables)", "mean"] == pytest.approx(full["regret@10_meta"].mean())
 
 
 def test_pairwise_spearman_equals_the_pairwise_loop_with_gaps_ties_and_constants():

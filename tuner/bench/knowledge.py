@@ -18,6 +18,12 @@ Reported per held-out task:
   without the safety net (``kernel``), a portfolio that ignores meta-features (all tasks
   weighted alike), the estimator's defaults (t = 1) and random configurations (expected
   value); with the first configuration of ``meta`` and whether the safety net chose it;
+* ``valued@10_<method>``: how many of those ten configurations T's table holds (a pick the
+  table lacks counts as no value), and ``complete_table``: whether T's table holds every
+  configuration the knowledge base knows. Tables evaluated at large fidelities hold only a
+  share of the design, so a warm start whose picks move with the values can lose there on
+  missing entries, not on worse picks; the summary also reports regret at 10 on the
+  complete tables alone;
 * ``spearman_K{5,20}_<model>``: rank correlation on T's unseen configurations after
   observing K random ones, for the adapted MAML surrogate, the same network without
   adaptation, the same network trained from scratch on the K points, and the cross-task
@@ -93,8 +99,10 @@ def evaluate_knowledge(
                        family_quantile=nov["family_quantile"])
             dflt = table.get(json.dumps(kb.space.defaults(), sort_keys=True), np.nan)
             row["regret@1_defaults"] = normalized_regret(dflt, y_max, y_ref) if np.isfinite(dflt) else np.nan
+            row["complete_table"] = all(json.dumps(c, sort_keys=True) in table for c in kb.configs)
             for name, configs in (("meta", portfolio), ("kernel", kernel), ("global", glob)):
                 vals = [table.get(json.dumps(c, sort_keys=True), np.nan) for c in configs]
+                row[f"valued@10_{name}"] = int(np.isfinite(vals[:10]).sum())
                 for t in (1, 5, 10):
                     best = np.nanmax(vals[:t]) if np.isfinite(vals[:t]).any() else np.nan
                     row[f"regret@{t}_{name}"] = normalized_regret(best, y_max, y_ref)
@@ -154,8 +162,13 @@ def followed_warm_start(kb: KnowledgeBase, mf: pd.Series, table: dict[str, float
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Median and mean over held-out tasks of every reported column."""
-    cols = [c for c in results.columns if c.startswith(("regret@", "spearman_"))]
+    cols = [c for c in results.columns if c.startswith(("regret@", "spearman_", "valued@"))]
     out = pd.DataFrame({"median": results[cols].median(), "mean": results[cols].mean()})
+    if "complete_table" in results:  # picks a partial table lacks count as no value: see the module docstring
+        full = results[results["complete_table"].astype(bool)]
+        for c in (c for c in cols if c.startswith("regret@10_")):
+            out.loc[f"{c} (complete tables)"] = [full[c].median(), full[c].mean()]
+        out.loc["tasks whose table holds every known configuration"] = [len(full), np.nan]
     if "first_config" in results:  # counts: in the median column
         out.loc["distinct first configurations (meta)"] = [results["first_config"].nunique(), np.nan]
         out.loc["tasks given the safety start"] = [int(results["safety_net"].sum()), np.nan]
