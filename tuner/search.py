@@ -36,7 +36,7 @@ from warmstart import spaces as spaces_mod
 from warmstart.checks import check_count
 
 from .delegation import BestEstimatorDelegation
-from .estimators import builtin_space, tuned_model, xgboost_label_problem
+from .estimators import builtin_space, label_problem, tuned_model
 from .results import ATTR_CV, cv_results, search_trials
 from .sampler import METAFEATURE_SECONDS
 
@@ -249,7 +249,7 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
                     f"{np.flatnonzero(missing)[:5].tolist()}); no estimator learns from a missing "
                     "target: drop those rows of X and y first."
                 )
-            problem = xgboost_label_problem(self.estimator, target)
+            problem = label_problem(self.estimator, target)
             if problem:
                 raise ValueError(problem)
         for attr in ("best_estimator_", "refit_time_", "_classes"):

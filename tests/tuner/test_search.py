@@ -145,6 +145,26 @@ def test_xgboost_classes_other_than_0_to_k_are_refused_before_the_search(cancer)
     assert np.isfinite(search.fit(X, y.astype(float)).best_score_)  # 0.0/1.0 are classes 0..1
 
 
+def test_a_regression_target_given_to_a_classifier_is_refused_before_the_search(cancer):
+    """A continuous target failed every fold of every configuration (sklearn's "Unknown label
+    type" once per trial) before the search raised; an integer-valued one with as many
+    classes as a regression target has was taken for classes to encode."""
+    from sklearn.ensemble import RandomForestClassifier
+    from xgboost import XGBClassifier
+
+    X, y = cancer
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"y holds continuous values .* RandomForestClassifier is a classifier.*"
+                                         r"looks like a regression target: tune a regressor"):
+        MetaSearchCV(RandomForestClassifier(), n_trials=50).fit(X, rng.normal(size=len(y)))
+    counts = rng.integers(0, 300, size=len(y)).astype(float)
+    with pytest.raises(ValueError, match=r"accepts only classes .* looks like a regression target"):
+        MetaSearchCV(XGBClassifier(n_estimators=5), n_trials=50).fit(X, counts)
+    with pytest.raises(ValueError, match=r"accepts only classes 0\.\.1\. Encode") as info:
+        MetaSearchCV(XGBClassifier(n_estimators=5), n_trials=50).fit(X, y + 1)
+    assert "regression" not in str(info.value)  # two classes: no regression hint
+
+
 class _Fragile(ClassifierMixin, BaseEstimator):
     """Fails to fit when ``c > 0.5``; otherwise a scaled logistic regression."""
 
