@@ -123,3 +123,8 @@ def test_tune_errors_name_the_argument(tmp_path, capsys):
     assert "argument --trials: must be >= 1, got 0" in capsys.readouterr().err
     assert main(["tune", "sklearn:nothing_here", "--target", "t"]) == 2
     assert "cannot load 'sklearn:nothing_here'" in capsys.readouterr().err
+    # a continuous target forced into classification: said to be one, not "lower --cv"
+    assert main(["tune", str(data), "--target", "mean radius", "--task", "classification"]) == 2
+    err = capsys.readouterr().err
+    assert "--target 'mean radius' holds" in err and "looks like a regression target; use --task regression" in err
+    assert "lower --cv" not in err

@@ -132,6 +132,12 @@ def load_xy(file: str, target: str, *, task: str = "auto", cv: int | None = None
         if len(classes) < 2:
             what = (f"only the class {classes[0]!r}" if classes else "no class")
             more = (f" with at least {cv} rows each (lower --cv)" if cv is not None and len(counts) > 1 else "")
+            distinct = int(y.nunique())
+            if distinct > max(20, 0.1 * len(y)) and pd.to_numeric(y, errors="coerce").notna().all():
+                raise ValueError(
+                    f"--target {target!r} holds {distinct} distinct numbers over {len(y)} rows, and "
+                    f"{what} is left{more.replace(' (lower --cv)', '')}: it looks like a regression "
+                    "target; use --task regression (or --task auto, which reads it)")
             raise ValueError(f"--target {target!r} has {what} left{more}; classification needs two classes")
         y = pd.Series(codes.codes.astype(np.int64), name=target)
     return Loaded(df, y, task, classes, notes, suspicious_columns(df))
