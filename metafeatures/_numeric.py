@@ -47,15 +47,17 @@ def discretize(num: np.ndarray, n_bins: int) -> np.ndarray:
     return out
 
 
-def centered_gram(x: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """``(x - mean)' (x - mean)`` computed by blocks of columns (no centered copy)."""
+def centered_gram(x: np.ndarray, mean: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """``(x - mean)' (x - mean)`` computed by blocks of columns (no centered copy); with
+    ``scale``, of ``(x - mean) / scale`` (columns of very large values do not overflow)."""
     d = x.shape[1]
     out = np.empty((d, d))
+    scale = np.ones(d) if scale is None else scale
     blocks = [(s, min(s + BLOCK, d)) for s in range(0, d, BLOCK)]
     for i, (a0, a1) in enumerate(blocks):
-        xa = x[:, a0:a1] - mean[a0:a1]
+        xa = (x[:, a0:a1] - mean[a0:a1]) / scale[a0:a1]
         for b0, b1 in blocks[i:]:
-            xb = xa if b0 == a0 else x[:, b0:b1] - mean[b0:b1]
+            xb = xa if b0 == a0 else (x[:, b0:b1] - mean[b0:b1]) / scale[b0:b1]
             g = xa.T @ xb
             out[a0:a1, b0:b1] = g
             out[b0:b1, a0:a1] = g.T

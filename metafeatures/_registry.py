@@ -82,7 +82,8 @@ def summarize(values: np.ndarray, names: list[str]) -> dict[str, float]:
         elif kind == "mean":
             out[name] = float(v.mean())
         elif kind == "sd":
-            out[name] = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+            with np.errstate(over="ignore"):  # an sd past 1e308 is inf, as the value is
+                out[name] = float(v.std(ddof=1)) if v.size > 1 else float("nan")
         elif kind == "min":
             out[name] = float(v.min())
         elif kind == "max":

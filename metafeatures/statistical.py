@@ -71,7 +71,7 @@ def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
     from ._numeric import BLOCK
 
     d = num.shape[1]
-    keys = ("count", "mean", "m2", "m2n", "m3", "m4", "q1", "q3", "beyond", "zeros")
+    keys = ("count", "mean", "m2n", "m3", "m4", "q1", "q3", "beyond", "zeros", "scale")
     out = {k: np.empty(d) for k in keys}
     for s in range(0, d, BLOCK):
         b = num[:, s : s + BLOCK]
@@ -100,7 +100,6 @@ def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
         c = c / scale
         c2 = c * c
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["m2"][sl] = c2.sum(axis=0) / cnt * scale**2
             out["m3"][sl] = (c2 * c).sum(axis=0) / cnt  # in units of scale**3
             out["m4"][sl] = (c2 * c2).sum(axis=0) / cnt  # in units of scale**4
             out["m2n"][sl] = c2.sum(axis=0) / cnt
@@ -109,13 +108,15 @@ def column_moments(num: np.ndarray) -> dict[str, np.ndarray]:
             out["beyond"][sl] = ((b < q1 - 1.5 * iqr) | (b > q3 + 1.5 * iqr)).sum(axis=0)
         out["zeros"][sl] = (b == 0).sum(axis=0)
         out["count"][sl], out["mean"][sl], out["q1"][sl], out["q3"][sl] = cnt, mean, q1, q3
-    cnt, mean, m2 = out["count"], out["mean"], out["m2"]
+        out["scale"][sl] = scale
+    cnt, mean = out["count"], out["mean"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["sd"] = np.sqrt(m2 * cnt / (cnt - 1))
-        # a column is constant when its spread is at rounding level of its mean
-        const = (m2 <= (1e-12 * np.abs(mean)) ** 2) | (m2 == 0) | (cnt < 2) | ~np.isfinite(m2)
-        out["const"] = const
+        out["sd"] = np.sqrt(out["m2n"] * cnt / (cnt - 1)) * out["scale"]  # root first: no overflow
+        # a column is constant when its spread is at rounding level of its mean (compared in
+        # units of its scale: the variance of values near 1e300 overflows, the column is not constant)
         m2n = out["m2n"]
+        const = (np.sqrt(m2n) <= 1e-12 * np.abs(mean) / out["scale"]) | (m2n == 0) | (cnt < 2) | ~np.isfinite(m2n)
+        out["const"] = const
         out["skew"] = np.where(const, np.nan, out["m3"] / m2n**1.5)
         out["kurt"] = np.where(const, np.nan, out["m4"] / m2n**2 - 3.0)
     return out
@@ -170,10 +171,21 @@ def compute(p: Prepared) -> dict[str, float]:
     k = xi.shape[1]
     cor_names = _names(COR)
     if k >= 2:
-        cov = centered_gram(xi, mu) / (xi.shape[0] - 1)
-        sd = np.sqrt(np.diag(cov))
-        sd[sd == 0] = np.nan
-        cor = cov / np.outer(sd, sd)
+        with np.errstate(over="ignore"):
+            scaled = centered_gram(xi, mu) / (xi.shape[0] - 1)
+        scale = np.ones(k)
+        if not np.isfinite(scaled).all():  # values past ~1e154 overflow their products: the Gram
+            # matrix of the columns scaled by their largest deviation (correlations are scale-free)
+            with np.errstate(over="ignore"):
+                scale = np.maximum(np.abs(xi.max(axis=0) - mu), np.abs(xi.min(axis=0) - mu))
+            scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+            scaled = centered_gram(xi, mu, scale) / (xi.shape[0] - 1)
+        sd_scaled = np.sqrt(np.diag(scaled))
+        sd_scaled[sd_scaled == 0] = np.nan
+        cor = scaled / np.outer(sd_scaled, sd_scaled)
+        with np.errstate(over="ignore"):
+            cov = scaled * np.outer(scale, scale)
+            sd = sd_scaled * scale
         tri = np.tril_indices(k, -1)
         rabs = np.abs(cor[tri])
         out.update(summarize(rabs, cor_names))

@@ -183,6 +183,30 @@ def test_positive_rescaling_leaves_scale_free_features_unchanged(data, scale):
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-6, atol=1e-6)
 
 
+def test_columns_of_values_near_1e300_keep_their_scale_free_features():
+    """Squares of values past 1e154 overflow: the column counted as constant (no skewness,
+    no kurtosis), its correlations were lost and its landmark column was all zeros, with
+    overflow warnings; the same table at ordinary scale is the reference."""
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame({"a": rng.normal(size=300), "b": rng.gamma(2.0, size=300), "c": rng.normal(size=300)})
+    x["c"] += 0.8 * x["a"]
+    y = (x["a"] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    from metafeatures._prepare import prepare
+
+    info = metafeatures.list_features().set_index("name")
+    # landmarkers read rows in an order hashed from the values, so they move with any rescaling
+    scale_free = info.index[info["scale_free"] & (info["group"] != "landmarking")]
+    big = x.assign(b=x["b"] * 1e300, c=x["c"] * 1e299)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning reaches the user
+        huge = metafeatures.extract(big, y)
+        design = prepare(big, y).landmark_X
+    ordinary = metafeatures.extract(x, y)
+    np.testing.assert_allclose(huge[scale_free].to_numpy(), ordinary[scale_free].to_numpy(), rtol=1e-6, atol=1e-9)
+    # the landmarkers' standardized columns: unit spread each, none flattened to zeros
+    np.testing.assert_allclose(design.std(axis=0), 1.0, rtol=1e-9)
+
+
 column_strategies = st.sampled_from(["float", "int", "bool", "category", "object", "nan", "const"])
 
 
