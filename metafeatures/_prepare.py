@@ -380,12 +380,13 @@ def _derive(prep: Prepared, landmark_rows: int) -> None:
     if imputed.shape[1]:
         block = imputed[:k]
         with np.errstate(over="ignore"):
-            huge = ~np.isfinite(block.std(axis=0))  # values past ~1e154: their square overflows
+            sd = block.std(axis=0)
+        huge = ~np.isfinite(sd)  # values past ~1e154: their square overflows
         if huge.any():  # standardizing is scale-free: divide those columns by their largest value first
             block = block.copy()
             block[:, huge] /= np.abs(block[:, huge]).max(axis=0)
+            sd = block.std(axis=0)
         mu = block.mean(axis=0)
-        sd = block.std(axis=0)
         sd[sd == 0] = 1.0
         parts.append((block - mu) / sd)
     for j in range(prep.cat.shape[1]):
