@@ -175,10 +175,9 @@ def compute(p: Prepared) -> dict[str, float]:
             scaled = centered_gram(xi, mu) / (xi.shape[0] - 1)
         scale = np.ones(k)
         if not np.isfinite(scaled).all():  # values past ~1e154 overflow their products: the Gram
-            # matrix of the columns scaled by their largest deviation (correlations are scale-free)
-            with np.errstate(over="ignore"):
-                scale = np.maximum(np.abs(xi.max(axis=0) - mu), np.abs(xi.min(axis=0) - mu))
-            scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+            # matrix of the columns scaled by their largest deviation, as column_moments
+            # scaled them (correlations are scale-free)
+            scale = mom["scale"][keep]
             scaled = centered_gram(xi, mu, scale) / (xi.shape[0] - 1)
         sd_scaled = np.sqrt(np.diag(scaled))
         sd_scaled[sd_scaled == 0] = np.nan
