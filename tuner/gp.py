@@ -16,6 +16,10 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 from warmstart import spaces as spaces_mod
 from warmstart.gaussian_process import fit_gp
 
+#: half-width (unit cube) of the box around the best trial so far in which the warm start's
+#: last trial looks for the configuration with the highest expected improvement
+REFINE_HALF_WIDTH = 0.1
+
 
 def _gp_features(units: np.ndarray, search_space: dict[str, BaseDistribution], names: list[str]) -> np.ndarray:
     """Unit coordinates for the kernel; a categorical becomes one-hot (scaled so two
@@ -68,4 +72,17 @@ def candidate_units(rng: np.random.RandomState, n: int, search_space: dict[str, 
         else:
             local[:, j] = np.clip(local[:, j] + rng.normal(scale=0.08, size=n_local), 0.0, 1.0)
     units[:n_local] = local
+    return units
+
+
+def local_units(rng: np.random.RandomState, n: int, search_space: dict[str, BaseDistribution],
+                names: list[str], center: dict, half_width: float) -> np.ndarray:
+    """``n`` candidates uniform in the box of ``half_width`` (unit cube, clipped) around the
+    configuration ``center`` of the study's own distributions; a categorical keeps the
+    center's choice (redrawn with probability 0.2)."""
+    c = np.array([spaces_mod.to_unit(search_space[nm], center[nm]) for nm in names])
+    units = np.clip(c + rng.uniform(-half_width, half_width, size=(n, len(names))), 0.0, 1.0)
+    for j, nm in enumerate(names):
+        if isinstance(search_space[nm], CategoricalDistribution):
+            units[:, j] = np.where(rng.rand(n) < 0.2, rng.rand(n), c[j])
     return units

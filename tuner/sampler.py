@@ -4,7 +4,8 @@ with a MAML surrogate adapted to the study's trials.
 Phases: (1) **warm start**: the first ``n_warm_start`` trials (after any the user enqueued)
 take the knowledge base's zero-shot portfolio for this dataset (:mod:`tuner.warm_start`), from the very first trial
 and without ``space=`` (parameters are matched by name and distribution against the
-spaces with knowledge); (2) **surrogate**: expected improvement of a residual GP whose
+spaces with knowledge), the later ones following the study's values, and the last one
+refining the best trial so far (the surrogate phase's model, near that trial); (2) **surrogate**: expected improvement of a residual GP whose
 prior mean is the meta-learned surrogate adapted to the study's trials (:mod:`tuner.gp`);
 (3) the **negative-transfer guard** hands trials to the base sampler when the knowledge
 disagrees with the trials or the dataset is far from every known one. Parameters without
@@ -47,7 +48,7 @@ from warmstart.kb_io import space_of
 from warmstart.scores import copula
 from warmstart.threads import one_blas_thread
 
-from .gp import candidate_units, expected_improvement, residual_gp
+from .gp import REFINE_HALF_WIDTH, candidate_units, expected_improvement, local_units, residual_gp
 from .knowledge_source import KnowledgeSource
 from .mapping import (
     best_matching_space,
@@ -64,8 +65,8 @@ from .warm_start import WarmStart, study_key
 logger = logging.getLogger(__name__)
 
 _ATTR_SPACE = "learn2tune:resolved_space"
-#: trial system attribute: which phase proposed the trial ("warm_start", "surrogate",
-#: "base_sampler")
+#: trial system attribute: which phase proposed the trial ("warm_start", "warm_start_refine"
+#: (the warm start's last trial, see :mod:`tuner.warm_start`), "surrogate", "base_sampler")
 ATTR_PROPOSED_BY = "learn2tune:proposed_by"
 #: study user attribute: how far the dataset is from the known tasks (``KnowledgeBase.novelty``)
 ATTR_NOVELTY = "learn2tune:novelty"
@@ -341,7 +342,7 @@ class MetaSampler(BaseSampler):
             keys = {n: canonical(space, n) for n in known}
             out.update({n: into(d, config[keys[n]]) for n, d in known.items() if keys[n] in config})
             return out
-        out.update(self._propose(study, trial, space, known))
+        out.update(self._propose(study, trial, space, known, refine=self._warm.refines(study, trial, space)))
         return out
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
@@ -359,13 +360,16 @@ class MetaSampler(BaseSampler):
 
     # ------------------------------------------------------------------ proposals
     def _propose(self, study: Study, trial: FrozenTrial, space: str,
-                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+                 search_space: dict[str, BaseDistribution], refine: bool = False) -> dict[str, Any]:
         # small matrices: one BLAS thread (spinning OpenBLAS threads cost more than they add)
         with one_blas_thread():
-            return self._propose_one_thread(study, trial, space, search_space)
+            return self._propose_one_thread(study, trial, space, search_space, refine)
 
     def _propose_one_thread(self, study: Study, trial: FrozenTrial, space: str,
-                            search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+                            search_space: dict[str, BaseDistribution], refine: bool) -> dict[str, Any]:
+        """The surrogate phase's proposal: expected improvement over a candidate pool; for
+        the warm start's last trial (``refine``), candidates near the best trial so far and
+        no hand-over to the base sampler."""
         kb = self._kb(space)
         sp = spaces_mod.get_search_space(space)
         names = sorted(search_space)
@@ -386,8 +390,12 @@ class MetaSampler(BaseSampler):
                              steps=self._adapt_steps)
         with self._lock:
             coin = self._rng.rand()
-            units = candidate_units(self._rng, self._n_candidates, search_space, names, configs, scores)
-        if coin > surrogate.prior_weight:
+            if refine:
+                units = local_units(self._rng, self._n_candidates, search_space, names,
+                                    configs[int(np.argmax(scores))], REFINE_HALF_WIDTH)
+            else:
+                units = candidate_units(self._rng, self._n_candidates, search_space, names, configs, scores)
+        if coin > surrogate.prior_weight and not refine:
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "base_sampler")
             return self._base.sample_relative(study, trial, search_space)
         values = {n: spaces_mod.from_unit_array(search_space[n], units[:, j], exact=False)
@@ -413,5 +421,6 @@ class MetaSampler(BaseSampler):
             choice = {n: plain_value(search_space[n], values[n][i]) for n in names}
             if tuple(choice[n] for n in names) not in taken:
                 break
-        study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY, "surrogate")
+        study._storage.set_trial_system_attr(trial._trial_id, ATTR_PROPOSED_BY,
+                                             "warm_start_refine" if refine else "surrogate")
         return choice

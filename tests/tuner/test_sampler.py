@@ -95,11 +95,41 @@ def test_the_warm_start_follows_the_study_values_from_its_fourth_trial(kb):
         configs = [t.system_attrs["learn2tune:warm_start_config"] for t in study.trials]
         values = np.array([t.value for t in study.trials])
         assert configs[:FOLLOW_FROM] == static[:FOLLOW_FROM]
-        for i in range(FOLLOW_FROM, 10):  # each later one: the next pick given the trials before it
+        for i in range(FOLLOW_FROM, 9):  # each later one: the next pick given the trials before it
             assert configs[i] == next_warm_config(kb, _mf(0.2, 0.8), configs[:i], values[:i])
-        assert len({json.dumps(c, sort_keys=True) for c in configs}) == 10
+        assert len({json.dumps(c, sort_keys=True) for c in configs[:9]}) == 9
+        assert configs[9] is None  # the last one refines the best so far (below)
         decided[sign] = configs
     assert decided[1.0] != decided[-1.0]
+
+
+def test_the_warm_starts_last_trial_refines_the_best_so_far(kb):
+    from tuner.gp import REFINE_HALF_WIDTH
+    from tuner.warm_start import REFINE_MIN_TRIALS
+
+    n = REFINE_MIN_TRIALS
+    study = optuna.create_study(direction="maximize", sampler=MetaSampler(
+        metafeatures=_mf(0.2, 0.8), knowledge=kb, n_warm_start=n, seed=0))
+    study.optimize(xgb_objective, n_trials=n + 1)
+    by = [t.system_attrs.get("learn2tune:proposed_by") for t in study.trials]
+    assert by[:n] == ["warm_start"] * (n - 1) + ["warm_start_refine"]
+    assert by[n] in ("surrogate", "base_sampler")
+    best = max(study.trials[:n - 1], key=lambda t: t.value)
+    known = {json.dumps(t.system_attrs["learn2tune:warm_start_config"], sort_keys=True) for t in study.trials[:n - 1]}
+    refined = study.trials[n - 1]
+    assert refined.params != best.params and json.dumps(refined.params, sort_keys=True) not in known
+    for name, d in XGB.items():  # within the box around the best trial before it (an int: rounded)
+        v = refined.params[name]
+        gap = abs(spaces.to_unit(d, v) - spaces.to_unit(d, best.params[name]))
+        step = 0.0
+        if isinstance(d, optuna.distributions.IntDistribution):
+            step = max(abs(spaces.to_unit(d, w) - spaces.to_unit(d, v)) for w in (max(v - 1, d.low), min(v + 1, d.high)))
+        assert gap <= REFINE_HALF_WIDTH + step + 1e-6, name
+    # shorter warm starts, and warm starts without meta-features, take known configurations only
+    for kwargs in ({"metafeatures": _mf(0.2, 0.8), "n_warm_start": n - 1}, {"n_warm_start": n}):
+        study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=kb, seed=0, **kwargs))
+        study.optimize(xgb_objective, n_trials=kwargs["n_warm_start"])
+        assert {t.system_attrs.get("learn2tune:proposed_by") for t in study.trials} == {"warm_start"}
 
 
 def test_enqueued_trials_come_first_and_are_not_overridden(kb):

@@ -393,8 +393,10 @@ def _plot(study: Any, tpe_curve: list[float] | None, defaults: float | None, met
 
     frame = _trials_frame(study)
     fig, ax = plt.subplots(figsize=(8.5, 4), dpi=100)
-    colors = {"warm_start": "tab:orange", "surrogate": "tab:blue", "base_sampler": "tab:gray", "": "tab:blue"}
-    labels = {"warm_start": "warm-start trials", "surrogate": "surrogate trials",
+    colors = {"warm_start": "tab:orange", "warm_start_refine": "tab:purple", "surrogate": "tab:blue",
+              "base_sampler": "tab:gray", "": "tab:blue"}
+    labels = {"warm_start": "warm-start trials", "warm_start_refine": "warm start: refining the best",
+              "surrogate": "surrogate trials",
               "base_sampler": "base-sampler trials", "": "trials"}
     x = np.arange(1, len(frame) + 1)
     for who, grp in frame.groupby("proposed_by"):
