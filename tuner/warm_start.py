@@ -12,8 +12,8 @@ without meta-features, that next pick from the second trial on
 (:func:`warmstart.study_models.next_warm_config`). The configuration is decided once, at the
 trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
 
-The last slot of a warm start of ``REFINE_MIN_TRIALS`` or more trials that follows the
-study's values with meta-features takes no known configuration (:meth:`WarmStart.refines`):
+The last slot of a warm start of ``REFINE_MIN_TRIALS`` or more trials with meta-features
+(the safety net's too) takes no known configuration (:meth:`WarmStart.refines`):
 the sampler proposes it with the surrogate phase's model among candidates near the best
 trial so far (``tuner.gp.REFINE_HALF_WIDTH``). Held out by family, on the 5,000+-row
 classifier tables, that trial found a better configuration than the tenth known one on 39
@@ -157,12 +157,14 @@ class WarmStart:
             study._storage.set_trial_system_attr(trial._trial_id, ATTR_CONFIG, config)
         return config
 
-
     def refines(self, study: Study, trial: FrozenTrial, space: str) -> bool:
         """Whether ``trial`` is the warm start's last trial and refines the best trial so
         far instead of taking a known configuration: the sampler proposes it with the
         surrogate phase's model, among candidates near that trial (warm starts of at least
-        ``REFINE_MIN_TRIALS`` trials that follow the study's values with meta-features)."""
+        ``REFINE_MIN_TRIALS`` trials with meta-features)."""
+        over = self._over.get(study_key(study))
+        if over is not None and trial.number >= over:  # past the warm start: no storage read
+            return False
         index = study._storage.get_trial_system_attrs(trial._trial_id).get(ATTR_INDEX)
         return index is not None and self._refines(int(index), space)
 
