@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ SEEDS = 5
 N_NEAR = 200  # candidates near the best so far
 
 
-def first_nine(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective) -> tuple[list[dict], list[float]]:
+def followed_ten(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective) -> tuple[list[dict], list[float]]:
     """The warm start's first ten known configurations as MetaSampler takes them, and their values."""
     portfolio = kb.warm_start(mf, n=10)
     observed: list[dict] = []
@@ -89,7 +88,10 @@ def _ways(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective, obs: list[dict], v
         return cs[int(np.argmax(expected_improvement(mean + sur.predict(cs)[0], std, float(target.max()))))]
 
     pool = candidate_units(np.random.RandomState(int(rng.integers(2**31))), 1000, dists, names, obs, vals)
-    pick: Callable[[np.ndarray], dict] = lambda s: near_c[int(np.argmax(s))]  # noqa: E731
+
+    def pick(score: np.ndarray) -> dict:
+        return near_c[int(np.argmax(score))]
+
     return {
         "random near best": near_c[0],
         "cross-task argmax near best": pick(kb.cross_task_predict(mf, near_c)),
@@ -118,7 +120,7 @@ def main(bench_dir: str, out: str, tasks_file: str | None = None) -> None:
         for tid in todo:
             f = TaskObjective(md, tid, space, kb.metric)
             mf = mf_all.loc[tid]
-            obs, vals = first_nine(kb, mf, f)
+            obs, vals = followed_ten(kb, mf, f)
             best9 = max(vals[:9])
             row = {"task_id": tid, "fold": fi, "nine": f.regret(best9), "follow": f.regret(max(vals))}
             per: dict[str, list[float]] = {}
