@@ -2,11 +2,12 @@
 with a MAML surrogate adapted to the study's trials.
 
 Phases: (1) **warm start**: the first ``n_warm_start`` trials (after any the user enqueued)
-take the knowledge base's zero-shot portfolio for this dataset (:mod:`tuner.warm_start`), from the very first trial
-and without ``space=`` (parameters are matched by name and distribution against the
-spaces with knowledge), the later ones following the study's values, and the last one
-refining the best trial so far (the surrogate phase's model, near that trial); (2) **surrogate**: expected improvement of a residual GP whose
-prior mean is the meta-learned surrogate adapted to the study's trials (:mod:`tuner.gp`);
+take the knowledge base's zero-shot portfolio for this dataset (:mod:`tuner.warm_start`),
+from the very first trial and without ``space=`` (parameters are matched by name and
+distribution against the spaces with knowledge), the later ones following the study's
+values, and the last one refining the best trial so far (the surrogate phase's model, near
+that trial); (2) **surrogate**: expected improvement of a residual GP whose prior mean is
+the meta-learned surrogate adapted to the study's trials (:mod:`tuner.gp`);
 (3) the **negative-transfer guard** hands trials to the base sampler when the knowledge
 disagrees with the trials or the dataset is far from every known one. Parameters without
 knowledge go to the base sampler (TPE by default); narrower ranges are mapped

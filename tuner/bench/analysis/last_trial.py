@@ -3,7 +3,7 @@ tuning`` run's objective models.
 
 For every held-out task of the run's folds (its fold knowledge base, its objective model),
 the warm start's first nine trials are replayed as ``MetaSampler`` takes them (the
-portfolio, then the follow: :func:`warmstart.warm_follow.next_warm_config`; the objective
+portfolio, then the follow: :func:`tuner.bench.knowledge.followed_warm_start`; the objective
 models are deterministic, so these are lookups), and the regret after ten trials is
 compared for several ways of choosing the tenth:
 
@@ -37,30 +37,25 @@ import numpy as np
 import pandas as pd
 
 from tuner.bench.folds import task_folds
+from tuner.bench.knowledge import followed_warm_start
 from tuner.bench.objectives import TaskObjective
 from tuner.gp import REFINE_HALF_WIDTH, candidate_units, expected_improvement, residual_gp
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart.scores import copula
 from warmstart.surrogate import encode_configs
-from warmstart.warm_follow import FOLLOW_FROM, next_warm_config
 
 SEEDS = 5
 N_NEAR = 200  # candidates near the best so far
 
 
 def followed_ten(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective) -> tuple[list[dict], list[float]]:
-    """The warm start's first ten known configurations as MetaSampler takes them, and their values."""
-    portfolio = kb.warm_start(mf, n=10)
-    observed: list[dict] = []
-    values: list[float] = []
-    for i in range(10):
-        c = next_warm_config(kb, mf, observed, np.array(values), []) if i >= FOLLOW_FROM else None
-        if c is None:  # the fixed portfolio's next one not taken yet
-            taken = {json.dumps(o, sort_keys=True) for o in observed}
-            c = next(x for x in portfolio[i:] if json.dumps(x, sort_keys=True) not in taken)
-        observed.append(dict(c))
-        values.append(f(c))
-    return observed, values
+    """The warm start's ten known configurations as MetaSampler takes them
+    (:func:`tuner.bench.knowledge.followed_warm_start` on the objective model's values of
+    every known configuration), and their values."""
+    keys = [json.dumps(c, sort_keys=True) for c in kb.configs]
+    table = dict(zip(keys, f.model.predict(encode_configs(kb.space, kb.configs)).tolist()))
+    observed = followed_warm_start(kb, mf, table, n=10)
+    return observed, [table[json.dumps(c, sort_keys=True)] for c in observed]
 
 
 def _ways(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective, obs: list[dict], vals: np.ndarray,
