@@ -85,7 +85,7 @@ def bandwidth_table(kb: KnowledgeBase) -> np.ndarray:
     (see :func:`warmstart.portfolio.bandwidth_table`). Computed once per knowledge base
     (5 s for the bundled classifier knowledge) and saved with it (:func:`keep_bandwidth_table`)."""
     key = _bandwidth_key(kb)
-    if kb._bw_cache is not None and kb._bw_cache[0] == key:
+    if kb._bw_cache is not None and _same_arrays(kb._bw_cache[0], key):
         return kb._bw_cache[1]
     truth = np.where(np.isfinite(kb.scores), kb.scores, kb.filled)
     table = loo_bandwidth_table(kb.filled, truth, kb._distances(kb.task_matrix))
@@ -110,7 +110,13 @@ def saved_bandwidth_table(kb: KnowledgeBase) -> dict[str, list]:
 
 
 def _bandwidth_key(kb: KnowledgeBase) -> tuple:
-    return (id(kb.filled), id(kb.scores), id(kb.task_matrix), id(kb.weights))
+    # the arrays themselves, not their ids: a cached table holds them alive, so an array
+    # that replaced one of them (a knowledge base extended with studies) never matches
+    return (kb.filled, kb.scores, kb.task_matrix, kb.weights)
+
+
+def _same_arrays(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 def defaults_index_of(kb: KnowledgeBase) -> int | None:

@@ -140,3 +140,23 @@ def test_the_bandwidth_table_is_saved_once_and_recomputed_where_missing_or_stale
     back.filled = back.filled.copy()
     zero_shot.bandwidth_table(back)
     assert calls == [1, 1]
+
+
+def test_the_bandwidth_table_is_not_taken_for_arrays_that_reuse_a_freed_ones_address(small_kb, monkeypatch):
+    kb = copy.copy(small_kb)
+    kb._bw_cache = None
+    kb.filled = small_kb.filled.copy()  # held by this knowledge base alone
+    table = zero_shot.bandwidth_table(kb)
+    calls = []
+    real = zero_shot.loo_bandwidth_table
+    monkeypatch.setattr(zero_shot, "loo_bandwidth_table", lambda *a: calls.append(1) or real(*a))
+    # other knowledge in arrays made after the old ones were dropped: CPython may hand a new
+    # array the address (id) of a freed one, so the cache must not key on ids
+    values = kb.filled[::-1].tolist()
+    kb.filled = None
+    kb.filled = np.array(values)
+    again = zero_shot.bandwidth_table(kb)
+    assert calls == [1]
+    truth = np.where(np.isfinite(kb.scores), kb.scores, kb.filled)
+    assert np.array_equal(again, real(kb.filled, truth, kb._distances(kb.task_matrix)))
+    assert not np.array_equal(again, table)
