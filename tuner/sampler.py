@@ -120,7 +120,8 @@ class MetaSampler(BaseSampler):
         ``False`` uses the surrogate's own mean and spread (an ablation).
     surrogate_phase : bool, default=True
         ``False`` hands every trial after the warm start to the base sampler (an ablation:
-        the warm start alone).
+        the warm start alone; its last trial takes a known configuration too, instead of
+        refining the best trial with the surrogate phase's model).
     """
 
     def __init__(
@@ -208,8 +209,9 @@ class MetaSampler(BaseSampler):
                     f"metafeatures lacks {len(missing)} meta-features the knowledge reads (e.g. "
                     f"{missing[:3]}); pass metafeatures=metafeatures.extract(X, y), or X= and y= "
                     "and MetaSampler computes them")
+        # without the surrogate phase (an ablation: the warm start alone) no slot refines
         self._warm = WarmStart(_DEFAULT_WARM_START if n_warm_start is None else int(n_warm_start), self._source,
-                               self._metafeatures)
+                               self._metafeatures, refine=bool(surrogate_phase))
         self._lock = threading.RLock()
         self._resolved: dict[tuple, str] = {}
         self._told: set[tuple] = set()  # studies told that no knowledge covers them

@@ -13,7 +13,7 @@ without meta-features, that next pick from the second trial on
 trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
 
 The last slot of a warm start of ``REFINE_MIN_TRIALS`` or more trials with meta-features
-(the safety net's too) takes no known configuration (:meth:`WarmStart.refines`):
+(the safety net's too; not when the sampler's surrogate phase is off) takes no known configuration (:meth:`WarmStart.refines`):
 the sampler proposes it with the surrogate phase's model among candidates near the best
 trial so far (``tuner.gp.REFINE_HALF_WIDTH``). Held out by family, on the 5,000+-row
 classifier tables, that trial found a better configuration than the tenth known one on 39
@@ -67,8 +67,11 @@ def study_key(study: Study) -> tuple:
 class WarmStart:
     """The warm-start slots of the studies a sampler drives (thread-safe, picklable)."""
 
-    def __init__(self, n: int, source: KnowledgeSource, metafeatures: Mapping[str, float] | None) -> None:
+    def __init__(self, n: int, source: KnowledgeSource, metafeatures: Mapping[str, float] | None,
+                 refine: bool = True) -> None:
         self.n, self._source, self._metafeatures = n, source, metafeatures
+        #: whether the last slot may refine (off: every slot takes a known configuration)
+        self.refine = refine
         self._portfolios: dict[str, list[dict]] = {}
         #: per space: how far the dataset is from the known tasks (``KnowledgeBase.novelty``)
         self.novelty: dict[str, dict] = {}
@@ -169,7 +172,7 @@ class WarmStart:
         return index is not None and self._refines(int(index), space)
 
     def _refines(self, index: int, space: str) -> bool:
-        return (index == self.n - 1 and self.n >= REFINE_MIN_TRIALS and self._metafeatures is not None
+        return (self.refine and index == self.n - 1 and self.n >= REFINE_MIN_TRIALS and self._metafeatures is not None
                 and not uses_study_models(self._source.kb(space)))
 
 

@@ -126,7 +126,9 @@ def test_the_warm_starts_last_trial_refines_the_best_so_far(kb):
             step = max(abs(spaces.to_unit(d, w) - spaces.to_unit(d, v)) for w in (max(v - 1, d.low), min(v + 1, d.high)))
         assert gap <= REFINE_HALF_WIDTH + step + 1e-6, name
     # shorter warm starts, and warm starts without meta-features, take known configurations only
-    for kwargs in ({"metafeatures": _mf(0.2, 0.8), "n_warm_start": n - 1}, {"n_warm_start": n}):
+    # and so does the warm start alone (the surrogate phase off: the ablation)
+    for kwargs in ({"metafeatures": _mf(0.2, 0.8), "n_warm_start": n - 1}, {"n_warm_start": n},
+                   {"metafeatures": _mf(0.2, 0.8), "n_warm_start": n, "surrogate_phase": False}):
         study = optuna.create_study(direction="maximize", sampler=MetaSampler(knowledge=kb, seed=0, **kwargs))
         study.optimize(xgb_objective, n_trials=kwargs["n_warm_start"])
         assert {t.system_attrs.get("learn2tune:proposed_by") for t in study.trials} == {"warm_start"}
