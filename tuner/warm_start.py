@@ -13,9 +13,9 @@ without meta-features, that next pick from the second trial on
 trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFIG``).
 
 The last slot of a warm start of ``REFINE_MIN_TRIALS`` or more trials with meta-features
-(the safety net's too; not when the sampler's surrogate phase is off) takes no known configuration (:meth:`WarmStart.refines`):
-the sampler proposes it with the surrogate phase's model among candidates near the best
-trial so far (``tuner.gp.REFINE_HALF_WIDTH``). Held out by family, on the 5,000+-row
+(the safety net's too; not when the sampler's surrogate phase is off) takes no known
+configuration (:meth:`WarmStart.refines`): the sampler proposes it with the surrogate
+phase's model among candidates near the best trial so far (``tuner.gp.REFINE_HALF_WIDTH``). Held out by family, on the 5,000+-row
 classifier tables, that trial found a better configuration than the tenth known one on 39
 tasks and a worse one on 8 (BENCHMARKS.md, session 22): the known configurations' best is
 a point of a design, and the best trial's neighbourhood usually holds a better one.
@@ -172,8 +172,8 @@ class WarmStart:
         return index is not None and self._refines(int(index), space)
 
     def _refines(self, index: int, space: str) -> bool:
-        return (self.refine and index == self.n - 1 and self.n >= REFINE_MIN_TRIALS and self._metafeatures is not None
-                and not uses_study_models(self._source.kb(space)))
+        return (self.refine and index == self.n - 1 and self.n >= REFINE_MIN_TRIALS
+                and self._metafeatures is not None and not uses_study_models(self._source.kb(space)))
 
 
 def await_earlier(study: Study, number: int, timeout: float | None = None) -> None:
