@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,6 @@ def test_the_bandwidth_table_is_not_taken_for_arrays_that_reuse_a_freed_ones_add
     truth = np.where(np.isfinite(kb.scores), kb.scores, kb.filled)
     assert np.array_equal(again, real(kb.filled, truth, kb._distances(kb.task_matrix)))
     assert not np.array_equal(again, table)
+    # a knowledge base sent to another process (pickled) keeps its table
+    back = pickle.loads(pickle.dumps(kb))
+    assert np.array_equal(zero_shot.bandwidth_table(back), again) and calls == [1]
