@@ -15,10 +15,11 @@ trial's first parameter, and kept in the trial's system attributes (``ATTR_CONFI
 The last slot of a warm start of ``REFINE_MIN_TRIALS`` or more trials with meta-features
 (the safety net's too; not when the sampler's surrogate phase is off) takes no known
 configuration (:meth:`WarmStart.refines`): the sampler proposes it with the surrogate
-phase's model among candidates near the best trial so far (``tuner.gp.REFINE_HALF_WIDTH``). Held out by family, on the 5,000+-row
-classifier tables, that trial found a better configuration than the tenth known one on 39
-tasks and a worse one on 8 (BENCHMARKS.md, session 22): the known configurations' best is
-a point of a design, and the best trial's neighbourhood usually holds a better one.
+phase's model among candidates near the best trial so far (``tuner.gp.REFINE_HALF_WIDTH``).
+Held out by family, on the 5,000+-row classifier tables, that trial found a better
+configuration than the tenth known one on 39 tasks and a worse one on 8 (BENCHMARKS.md,
+session 22): the known configurations' best is a point of a design, and the best trial's
+neighbourhood usually holds a better one.
 
 A decision that follows the study's own trials reads the configurations of the trials still
 running, so that no two trials take the same one. Trials of one process decide one at a
