@@ -39,7 +39,13 @@ import pandas as pd
 from tuner.bench.folds import task_folds
 from tuner.bench.knowledge import followed_warm_start
 from tuner.bench.objectives import TaskObjective
-from tuner.gp import REFINE_HALF_WIDTH, candidate_units, expected_improvement, residual_gp
+from tuner.gp import (
+    REFINE_HALF_WIDTH,
+    candidate_units,
+    expected_improvement,
+    local_units,
+    residual_gp,
+)
 from warmstart import KnowledgeBase, MetaDataset, spaces
 from warmstart.scores import copula
 from warmstart.surrogate import encode_configs
@@ -59,7 +65,7 @@ def followed_ten(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective) -> tuple[li
 
 
 def _ways(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective, obs: list[dict], vals: np.ndarray,
-          sur: Any, rng: np.random.Generator) -> dict[str, dict]:
+          sur: Any, rng: np.random.RandomState) -> dict[str, dict]:
     """The tenth configuration of each way, given the first nine (``obs``, ``vals``)."""
     sp = kb.space
     names = sp.params
@@ -72,8 +78,8 @@ def _ways(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective, obs: list[dict], v
         return {p: spaces.from_unit(dists[p], float(x)) for p, x in zip(names, np.clip(u, 0.0, 1.0))}
 
     U = np.array([unit(c) for c in obs])
-    best = U[int(np.argmax(vals))]
-    near = np.clip(best + rng.uniform(-REFINE_HALF_WIDTH, REFINE_HALF_WIDTH, size=(N_NEAR, len(names))), 0, 1)
+    # candidates near the best so far, drawn as the sampler draws them
+    near = local_units(rng, N_NEAR, dists, names, obs[int(np.argmax(vals))], REFINE_HALF_WIDTH)
     near_c = [config(u) for u in near]
     target = copula(vals)
 
@@ -82,7 +88,7 @@ def _ways(kb: KnowledgeBase, mf: pd.Series, f: TaskObjective, obs: list[dict], v
         mean, std = residual_gp(U, target - sur.predict_observed(), units, dists, names)
         return cs[int(np.argmax(expected_improvement(mean + sur.predict(cs)[0], std, float(target.max()))))]
 
-    pool = candidate_units(np.random.RandomState(int(rng.integers(2**31))), 1000, dists, names, obs, vals)
+    pool = candidate_units(np.random.RandomState(rng.randint(2**31)), 1000, dists, names, obs, vals)
 
     def pick(score: np.ndarray) -> dict:
         return near_c[int(np.argmax(score))]
@@ -121,7 +127,7 @@ def main(bench_dir: str, out: str, tasks_file: str | None = None) -> None:
             per: dict[str, list[float]] = {}
             sur = kb.adapt(mf, obs[:9], vals[:9])  # the surrogate phase's, adapted to the nine
             for seed in range(SEEDS):
-                ways = _ways(kb, mf, f, obs[:9], np.array(vals[:9]), sur, np.random.default_rng(100 + seed))
+                ways = _ways(kb, mf, f, obs[:9], np.array(vals[:9]), sur, np.random.RandomState(100 + seed))
                 for name, c in ways.items():
                     per.setdefault(name, []).append(f.regret(max(best9, f(c))))
             rows.append({**row, **{k: float(np.mean(v)) for k, v in per.items()}})
