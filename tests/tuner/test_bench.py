@@ -423,6 +423,26 @@ def test_paired_methods_reads_a_results_file_and_pairs_methods(tmp_path, capsys)
         pm.main([])
 
 
+def test_first_pick_inputs_fixes_the_best_then_the_least_correlated_configurations():
+    """The upper bound's fixed configurations: the best on average first, then each time the
+    one least correlated with those chosen (a near copy of a chosen one is skipped), and the
+    comparison table counts a way better or worse than the shipped pick task by task."""
+    from tuner.bench.analysis.first_pick_inputs import landmark_configs, table
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=40)
+    other = rng.normal(size=40)
+    gains = np.column_stack([base + 1.0, base + 0.01 * rng.normal(size=40), other, -base + 0.5 * other])
+    gains[3, 2] = np.nan  # not every task evaluated every configuration
+    assert landmark_configs(gains, 2) == [0, 2]
+    assert landmark_configs(gains, 10)[:3] == [0, 2, 3]  # at most as many as there are columns
+    assert len(landmark_configs(gains, 10)) == 4
+    df = pd.DataFrame({"task_id": list("abc") * 2, "way": ["shipped"] * 3 + ["other"] * 3,
+                       "first": [0, 0, 0, 1, 2, 1], "regret@1": [0.2, 0.2, 0.2, 0.1, 0.3, 0.2]})
+    out = table(df)
+    assert "| other | 0.2000 | 0.2000 | 2 |" in out and "| 1 / 1 |" in out
+
+
 def test_the_knowledge_bench_takes_the_warm_start_as_the_sampler_does(small_kb, family):
     from tests.conftest import MF_NAMES
     from tuner.bench.knowledge import followed_warm_start
