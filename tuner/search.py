@@ -165,13 +165,19 @@ class MetaSearchCV(BestEstimatorDelegation, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"timeout must be None or a positive number of seconds, got {self.timeout!r}")
         if not (self.error_score == "raise" or isinstance(self.error_score, numbers.Real)):
             raise ValueError(f"error_score must be 'raise' or a number, got {self.error_score!r}")
-        if not isinstance(self.refit, (bool, np.bool_)):
-            raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if isinstance(self.scoring, (list, tuple, set, dict)):
             raise ValueError(
                 f"scoring={self.scoring!r}: MetaSearchCV optimizes one scorer; pass a single "
                 "scorer name or callable (and compute other metrics on best_estimator_)."
             )
+        if isinstance(self.refit, str):  # GridSearchCV's multi-metric habit
+            raise ValueError(
+                f"refit={self.refit!r} names the scorer of a multi-metric search; MetaSearchCV "
+                f"optimizes one scorer: pass scoring={self.refit!r} and refit=True."
+            )
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise ValueError(f"refit must be True or False, got {self.refit!r} (MetaSearchCV refits "
+                             "the best trial's configuration; a callable choosing another is not supported)")
         if self.study is not None:
             if not isinstance(self.study, optuna.Study):
                 raise ValueError(f"study must be an optuna.Study or None, got {type(self.study).__name__}")

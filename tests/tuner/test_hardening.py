@@ -520,3 +520,26 @@ def test_27_meta_features_the_knowledge_cannot_read_are_refused_when_the_sampler
         MetaSampler(metafeatures=mf.drop("NumberOfInstances"), space="xgboost-classifier")
     MetaSampler(metafeatures=mf)  # the output of extract: every bundled classifier knowledge reads it
     MetaSampler(metafeatures={"a": 1.0}, knowledge=False)  # no knowledge: nothing to read
+
+
+def test_28_an_svm_on_several_classes_gets_a_metric_it_can_be_scored_on(tmp_path, capsys):
+    """`learn2tune tune --model svm` on a 3-class target scored every trial with one-vs-rest
+    AUC, which reads class probabilities an SVC does not have: every configuration failed in
+    every fold and the run ended with no result. The default is accuracy there; a metric
+    the model cannot be scored on is refused before any trial, naming the fix."""
+    data = _table(tmp_path / "d.csv", label3=np.arange(90) % 3)
+    run = ["tune", str(data), "--target", "label3", "--trials", "2", "--cv", "2", "--quiet"]
+    assert main([*run, "--model", "svm", "--out", str(tmp_path / "a")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "metric accuracy" in out and "failed" not in out
+    assert len(pd.read_csv(tmp_path / "a" / "trials.csv")) == 2
+    for metric in ("roc_auc_ovr", "neg_log_loss"):
+        assert main([*run, "--model", "svm", "--metric", metric, "--out", str(tmp_path / metric)]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"--metric '{metric}' reads predict_proba, which svc does not have" in err and "accuracy" in err
+    # two classes: AUC from the SVC's decision function, as before; other models keep the AUC default
+    assert main(["tune", str(data), "--target", "label", "--trials", "2", "--cv", "2", "--quiet",
+                 "--model", "svm", "--out", str(tmp_path / "b")]) == 0
+    assert "metric roc_auc" in " ".join(capsys.readouterr().out.split())
+    assert main([*run, "--model", "linear", "--no-warm-start", "--out", str(tmp_path / "c")]) == 0
+    assert "metric roc_auc_ovr_weighted" in " ".join(capsys.readouterr().out.split())

@@ -123,6 +123,13 @@ def test_clear_errors(cancer):
         MetaSearchCV(LogisticRegression(), {"gamma": FloatDistribution(0.1, 1.0)}).fit(X, y)
     with pytest.raises(ValueError, match="optimizes one scorer"):
         MetaSearchCV(LogisticRegression(), scoring=["accuracy", "roc_auc"]).fit(X, y)
+    # GridSearchCV's multi-metric refit names its scorer: say how to get the same search here
+    with pytest.raises(ValueError, match="pass scoring='accuracy' and refit=True"):
+        MetaSearchCV(LogisticRegression(), refit="accuracy").fit(X, y)
+    with pytest.raises(ValueError, match="optimizes one scorer"):
+        MetaSearchCV(LogisticRegression(), scoring=["accuracy", "roc_auc"], refit="accuracy").fit(X, y)
+    with pytest.raises(ValueError, match="refit must be True or False.*callable"):
+        MetaSearchCV(LogisticRegression(), refit=lambda cv_results: 0).fit(X, y)
     with pytest.raises(ValueError, match="n_trials must be an int >= 1, got 0"):
         MetaSearchCV(LogisticRegression(), n_trials=0).fit(X, y)
     with pytest.raises(ValueError, match="direction='maximize'"):

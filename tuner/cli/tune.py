@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=positive_int, default=30, help="total trials of the study (default 30)")
     p.add_argument("--metric", default=None,
                    help="a scikit-learn scorer name (default: roc_auc, or roc_auc_ovr_weighted for "
-                   "several classes; r2 for regression)")
+                   "several classes (accuracy for svm, which has no class probabilities); r2 for regression)")
     p.add_argument("--cv", type=int_at_least(2), default=5, help="cross-validation folds (default 5)")
     p.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in --out)")
     p.add_argument("--study-name", default=None, help="default: FILE's name and the model")
@@ -65,10 +65,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _default_metric(task: str, n_classes: int) -> str:
+def _default_metric(task: str, n_classes: int, estimator: Any) -> str:
     if task == "regression":
         return "r2"
-    return "roc_auc" if n_classes <= 2 else "roc_auc_ovr_weighted"
+    if n_classes <= 2:
+        return "roc_auc"  # from predict_proba or decision_function
+    # one-vs-rest AUC needs class probabilities; an SVC has none (probability=False)
+    return "roc_auc_ovr_weighted" if hasattr(estimator, "predict_proba") else "accuracy"
 
 
 def _metric_kind(name: str) -> str | None:
@@ -95,6 +98,19 @@ def _check_metric_fits(metric: str, task: str, target: str) -> None:
     raise ValueError(f"--metric {metric!r} scores {kind}, but --target {target!r} is a {task} target; "
                      f"pass a {'regression' if task == 'regression' else 'classification'} metric "
                      f"({fix}), or --task if the target's kind was read wrong")
+
+
+def _check_metric_response(metric: str, estimator: Any, space: str) -> None:
+    """A metric that reads a method the model lacks (one-vs-rest AUC or log loss of an SVC:
+    no ``predict_proba``) failed every trial in every fold; it is refused before any."""
+    from sklearn.metrics import get_scorer
+
+    wanted = getattr(get_scorer(metric), "_response_method", None)
+    methods = (wanted,) if isinstance(wanted, str) else tuple(wanted or ())
+    if methods and not any(hasattr(estimator, m) for m in methods):
+        raise ValueError(f"--metric {metric!r} reads {' or '.join(methods)}, which {space} does not have; "
+                         "pass a metric of predicted labels (accuracy, balanced_accuracy, f1_macro) "
+                         "or another --model")
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -153,8 +169,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_warm_start and not warm:
         console.print(f"[yellow]no bundled knowledge for {space}[/]: tuning with TPE "
                       f"(knowledge exists for {', '.join(bundled_spaces())})")
-    metric = args.metric or _default_metric(task, len(classes))
+    estimator = sp.build({})  # preprocessing + the model at its defaults (fixed seed)
+    metric = args.metric or _default_metric(task, len(classes), estimator)
     _check_metric_fits(metric, task, args.target)
+    _check_metric_response(metric, estimator, space)
     stem = Path(str(args.file)).stem.replace("sklearn:", "").replace(":", "-").replace("/", "-")
     study_name = args.study_name or f"{stem}-{space}"
     out = Path(args.out or Path("learn2tune-out") / study_name)
@@ -179,7 +197,6 @@ def run(args: argparse.Namespace) -> int:
                                           f"{METAFEATURE_SECONDS:.0f} s)" for g in mf.attrs.get("skipped", [])]:
         console.print(f"[yellow]note[/]: {escape(cut)}")
 
-    estimator = sp.build({})  # preprocessing + the model at its defaults (fixed seed)
     splitter = (StratifiedKFold if task == "classification" else KFold)(args.cv, shuffle=True, random_state=args.seed)
     splits = list(splitter.split(X, y))
     sampler = (MetaSampler(metafeatures=mf, seed=args.seed, knowledge=knowledge, metric=metric)
