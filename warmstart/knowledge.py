@@ -169,11 +169,13 @@ class KnowledgeBase:
         kb.task_names = tasks["name"].astype(str).tolist()
         kb.fingerprints = tasks["fingerprint"].astype(str).tolist()
 
-        # meta-features: defined, non-constant columns of the current feature list
+        # meta-features: defined, non-constant, scale-free columns of the current feature
+        # list (a column's units, e.g. metres or centimetres, must not move the warm start:
+        # the tuned models are invariant to them, the raw moments of the columns are not)
         import metafeatures
 
         current = metafeatures.list_features()
-        wanted = current.loc[current["task"].isin(["any", kb.task_type]), "name"].tolist()
+        wanted = current.loc[current["task"].isin(["any", kb.task_type]) & current["scale_free"], "name"].tolist()
         mf = md.metafeatures().loc[task_ok]
         names = [n for n in wanted if n in mf.columns and np.ptp(mf[n].to_numpy(np.float64)) > 0]
         kb.feature_names = names

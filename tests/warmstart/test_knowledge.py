@@ -99,6 +99,31 @@ def test_bandwidth_is_chosen_by_local_cross_validation(family, kb):
             kb.warm_start(q, n=3, k=bad)
 
 
+def test_the_knowledge_reads_only_scale_free_meta_features(family):
+    """A column's units (metres or centimetres) must not move the warm start: XGBoost and
+    the random forest are invariant to them, the raw moments of the columns are not. Even
+    where such a meta-feature varies between the known tasks and tracks their optima, the
+    knowledge base leaves it out, and a dataset in other units gets the same task vector
+    and the same warm start."""
+    import metafeatures
+
+    md = family[0]
+    tasks = md.tasks.copy()
+    # scale-dependent by definition, and here it even tracks where each task's optimum is
+    tasks["mf:MeanMeansOfNumericAtts"] = 1000.0 * tasks["mf:NumberOfInstances"]
+    tasks["mf:MaxStdDevOfNumericAtts"] = np.linspace(1.0, 50.0, len(tasks))
+    kb = KnowledgeBase.fit(type(md)(tasks, md.evaluations), SPACE, random_state=0,
+                           maml={"members": 1, "meta_iterations": 20})
+    flags = metafeatures.list_features().set_index("name")["scale_free"]
+    assert kb.feature_names and all(flags[n] for n in kb.feature_names)
+    assert "NumberOfInstances" in kb.feature_names and "MeanMeansOfNumericAtts" not in kb.feature_names
+    mf = _mf([0.3, 0.6, 0.5, 0.5, 0.5, 0.5])
+    metres = pd.concat([mf, pd.Series({"MeanMeansOfNumericAtts": 300.0, "MaxStdDevOfNumericAtts": 4.0})])
+    centimetres = pd.concat([mf, pd.Series({"MeanMeansOfNumericAtts": 30000.0, "MaxStdDevOfNumericAtts": 400.0})])
+    np.testing.assert_array_equal(kb.task_vector(metres), kb.task_vector(centimetres))
+    assert kb.warm_start(metres, n=5) == kb.warm_start(centimetres, n=5)
+
+
 def test_similar_tasks(kb, family):
     md = family[0]
     mf = md.metafeatures().iloc[3]
