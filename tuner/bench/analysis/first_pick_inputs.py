@@ -38,6 +38,7 @@ import pandas as pd
 from tuner.bench.analysis.first_pick import PARAMS
 from tuner.bench.analysis.zero_shot import _splits, grid_regrets
 from warmstart import KnowledgeBase, MetaDataset
+from warmstart.cross_task import cross_task_raw
 from warmstart.scores import GAIN_FLOOR, task_gain_matrix
 from warmstart.surrogate import encode_configs
 
@@ -59,8 +60,9 @@ def _members(X: np.ndarray, y: np.ndarray, **over: Any) -> list[Any]:
 
 
 def _predict(members: list[Any], rows: np.ndarray, enc: np.ndarray) -> np.ndarray:
-    """Mean prediction at every configuration (``enc``) for each row of task inputs."""
-    return np.array([np.mean([m.predict(np.hstack([np.repeat(r[None, :], len(enc), 0), enc])) for m in members], 0)
+    """Mean prediction at every configuration (``enc``) for each row of task inputs (the
+    knowledge base's own reader of its members, :func:`warmstart.cross_task.cross_task_raw`)."""
+    return np.array([cross_task_raw(members, np.repeat(r[None, :], len(enc), axis=0), enc).mean(axis=0)
                      for r in rows])
 
 
