@@ -4,7 +4,7 @@ Meta-features must not depend on the order of the caller's rows or columns, yet 
 subsamples, the folds and the landmarkers' tie-breaks read the data in some order. The
 order used is computed from the content:
 
-* a column is placed by the hash of its *value multiset*; columns holding the same values
+* a column is placed by the hash of its *value multiset* (of ranks, see below); columns holding the same values
   in other rows (binary or dummy columns with equal counts, often) are then placed by a
   hash of each value joined with the content hash of its row;
 * columns still tied after that, holding other values (a table symmetric under swapping
@@ -14,6 +14,8 @@ order used is computed from the content:
   again (individualization and refinement, as graph canonization does): which member is
   singled out does not matter where the tied columns are images of each other under a
   symmetry of the table, as in every case met so far;
+* numbers are hashed by their rank in their column, so that none of this moves when a
+  column changes units; columns whose ranks agree everywhere are placed by their values;
 * a row is placed by its content hash mixed with the seed; rows whose hashes are equal
   but whose values differ (a row and its mirror image across two such columns) are then
   placed by their values in the canonical column order, which makes the subsample and
@@ -33,13 +35,35 @@ _INDIVIDUAL = np.uint64(0x9E3779B97F4A7C15)
 def element_hashes(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
     """Per-element content hashes of one column (numbers, or labels as an object array
     with ``None`` for missing); ``miss`` marks missing entries (``None``: a numeric column
-    without any)."""
+    without any).
+
+    A number is hashed by its rank among the column's distinct values, not by its value:
+    a column in other units (``x * 100``, ``x + 273.15``, any increasing transform) hashes
+    alike, so the canonical order, the subsample and the landmarkers' folds do not move
+    when the units do."""
     if vals.dtype == object:
         return _hash_values(np.where(miss, "\x00<missing>", vals).astype(object))
-    h = _hash_floats(vals)
+    h = _hash_floats(dense_ranks(vals, miss))
     if miss is not None:
         h[miss] = _MISSING_FLOAT_HASH
     return h
+
+
+def dense_ranks(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
+    """Rank of each value among the column's distinct present values (0, 1, ...; equal
+    values share a rank, -0.0 ranks with 0.0), as float64; missing entries get -1."""
+    ranks = np.full(vals.shape, -1.0)
+    present = slice(None) if miss is None else ~miss
+    ranks[present] = np.unique(vals[present], return_inverse=True)[1].reshape(-1)
+    return ranks
+
+
+def value_hash(vals: np.ndarray) -> np.uint64:
+    """A hash of a numeric column's present values themselves (not their ranks): the last
+    tie-break between columns whose ranks agree everywhere (``x`` and ``log(x)``)."""
+    present = vals[np.isfinite(vals)]
+    with np.errstate(over="ignore"):
+        return _splitmix64(np.array([_hash_floats(present).sum(dtype=np.uint64)]))[0]
 
 
 def _column_hashes(vals: np.ndarray) -> np.ndarray:
@@ -52,8 +76,9 @@ def column_orders(
 ) -> list[np.ndarray]:
     """Canonical order of the columns of each kind (numeric, categorical: ``(value-multiset
     hashes, columns)``): by the hash of each value multiset, ties broken by a hash of each
-    value joined with its row's content hash, residual ties by :func:`_individualize`."""
-    keys, elems = [], []
+    value joined with its row's content hash, residual ties by :func:`_individualize`,
+    columns whose ranks agree everywhere by their values (:func:`value_hash`)."""
+    keys, elems, values = [], [], []
     for col_hashes, cols in kinds:
         hashes = np.array(col_hashes, dtype=np.uint64)
         tie = np.zeros(hashes.size, dtype=np.uint64)
@@ -67,10 +92,12 @@ def column_orders(
                 tie[j] = _splitmix64(elem[int(j)] ^ row_mix).sum(dtype=np.uint64)
         keys.append((hashes, tie))
         elems.append(elem)
+        values.append(np.array([value_hash(cols[j]) if j in elem and cols[j].dtype != object else 0
+                                for j in range(hashes.size)], dtype=np.uint64))
     refined = [np.zeros(h.size, dtype=np.uint64) for h, _ in keys]
     if any(_residual_ties(h, t, e) for (h, t), e in zip(keys, elems)):
         refined = _individualize(keys, [cols for _, cols in kinds], elems, row_hash)
-    return [np.lexsort((r, t, h)) for (h, t), r in zip(keys, refined)]
+    return [np.lexsort((v, r, t, h)) for (h, t), r, v in zip(keys, refined, values)]
 
 
 def _residual_ties(hashes: np.ndarray, tie: np.ndarray, elem: dict[int, np.ndarray]) -> bool:

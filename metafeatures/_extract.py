@@ -191,7 +191,7 @@ __all__ = ["extract", "list_features", "DEFAULT_MAX_ROWS", "LANDMARK_ROWS", "UND
 
 #: Incremented whenever a change of this package changes any computed value: meta-data
 #: stores it with each task, so that rows computed by an older revision are recomputed.
-REVISION = 6
+REVISION = 7
 
 
 def signature() -> str:

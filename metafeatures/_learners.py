@@ -108,14 +108,29 @@ class DecisionTree:
         self._fill(right, X, rows[~go_left], out, depth - 1)
 
 
+#: Class scores within this (relative) of the best are ties, won by the first class: the
+#: rounding of a standardized column, which moves with the column's units, never decides.
+SCORE_TIE = 1e-9
+
+
+def _first_of_best(scores: np.ndarray) -> np.ndarray:
+    """Per row, the first column whose score is within :data:`SCORE_TIE` of the row's best."""
+    best = scores.max(axis=1, keepdims=True)
+    return np.argmax(scores >= best - SCORE_TIE * (1.0 + np.abs(best)), axis=1)
+
+
 class GaussianNaiveBayes:
     """Gaussian naive Bayes with scikit-learn's variance smoothing (1e-9 of the largest
-    column variance) and class priors from the training frequencies."""
+    column variance, at least 1e-15) and class priors from the training frequencies; tied classes go to
+    the first (:data:`SCORE_TIE`)."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianNaiveBayes:
         X = np.asarray(X, dtype=np.float64)
         self.classes = np.unique(y)
-        eps = 1e-9 * float(np.var(X, axis=0).max())
+        # floored at 1e-15 (the design is standardized, variance 1 over the whole sample):
+        # where a fold's training rows hold one value, the variance left is the rounding of
+        # the standardization (it moves with the column's units) or 0, which gave NaN scores
+        eps = 1e-9 * max(float(np.var(X, axis=0).max()), 1e-6)
         self.mean = np.stack([X[y == c].mean(axis=0) for c in self.classes])
         self.var = np.stack([X[y == c].var(axis=0) for c in self.classes]) + eps
         self.log_prior = np.log(np.array([np.mean(y == c) for c in self.classes]))
@@ -125,7 +140,7 @@ class GaussianNaiveBayes:
         X = np.asarray(X, dtype=np.float64)
         ll = -0.5 * (np.log(2.0 * np.pi * self.var).sum(axis=1)[None, :]
                      + (((X[:, None, :] - self.mean[None]) ** 2) / self.var[None]).sum(axis=2))
-        return self.classes[np.argmax(ll + self.log_prior[None, :], axis=1)]
+        return self.classes[_first_of_best(ll + self.log_prior[None, :])]
 
 
 def _ledoit_wolf(Z: np.ndarray) -> np.ndarray:
@@ -145,7 +160,8 @@ def _ledoit_wolf(Z: np.ndarray) -> np.ndarray:
 class LinearDiscriminant:
     """Linear discriminant analysis as scikit-learn's ``solver="lsqr", shrinkage="auto"``:
     the priors-weighted within-class covariance, each class's estimated by Ledoit-Wolf on
-    standardized columns, and least-squares discriminant coefficients."""
+    standardized columns, and least-squares discriminant coefficients; tied classes go to
+    the first (:data:`SCORE_TIE`)."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> LinearDiscriminant:
         X = np.asarray(X, dtype=np.float64)
@@ -166,7 +182,7 @@ class LinearDiscriminant:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         scores = np.asarray(X, dtype=np.float64) @ self.coef.T + self.intercept
-        return self.classes[np.argmax(scores, axis=1)]
+        return self.classes[_first_of_best(scores)]
 
 
 class OneNearestNeighbour:

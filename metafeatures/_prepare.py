@@ -28,7 +28,6 @@ from ._inputs import _as_frame, _validate_y
 from ._numeric import (
     BLOCK,
     _equal_frequency_bins,
-    _hash_floats,
     _splitmix64,
     discretize,
 )
@@ -189,6 +188,34 @@ def prepare(
     if task == "auto":
         task = infer_task(ys)
 
+    # ---- target
+    if task == "classification":
+        if ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
+            labels = ys.to_numpy()
+        else:
+            labels = ys.astype("string").to_numpy(dtype=object)
+        uniq, y_codes_full = np.unique(labels, return_inverse=True)
+        if uniq.size < 2:
+            raise ValueError(
+                f"y has a single class ({uniq[0]!r}); classification meta-features need "
+                "at least 2 classes (or pass task='regression' for a numeric target)."
+            )
+        class_counts = np.sort(np.bincount(y_codes_full))[::-1]
+        y_hash = _splitmix64(y_codes_full.astype(np.uint64) + np.uint64(0x1234567))
+        y_num_full = None
+    else:
+        if not ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
+            raise ValueError(
+                f"task='regression' needs a numeric y, got dtype {ys.dtype}; "
+                "use task='classification' or convert y to numbers."
+            )
+        y_num_full = ys.to_numpy(dtype=np.float64)
+        y_codes_full = None
+        class_counts = np.zeros(0, dtype=np.int64)
+        y_hash = element_hashes(y_num_full, None)  # by rank: a target in other units hashes alike
+    with np.errstate(over="ignore"):
+        y_mix = _splitmix64(y_hash ^ np.uint64(0x7F4A7C159E3779B9))
+
     # ---- columns: type, hash, missing counts (full data, column by column: no full copy)
     num_cols: list[np.ndarray] = []
     num_hash: list[np.uint64] = []
@@ -225,7 +252,9 @@ def prepare(
             n_cols_missing += 1
             row_missing |= miss
         with np.errstate(over="ignore"):
-            colh = _splitmix64(np.array([h.sum(dtype=np.uint64)]))[0] | np.uint64(1)
+            # a column's key: the multiset of its (value rank, target) pairs, so that columns
+            # are told apart without looking at their values' units
+            colh = _splitmix64(np.array([_splitmix64(h ^ y_mix).sum(dtype=np.uint64)]))[0] | np.uint64(1)
             row_hash += h * colh
         if kind == "numeric":
             if _has_two_values(vals[~miss] if n_miss_col else vals):
@@ -250,31 +279,6 @@ def prepare(
             stacklevel=3,
         )
 
-    # ---- target
-    if task == "classification":
-        if ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
-            labels = ys.to_numpy()
-        else:
-            labels = ys.astype("string").to_numpy(dtype=object)
-        uniq, y_codes_full = np.unique(labels, return_inverse=True)
-        if uniq.size < 2:
-            raise ValueError(
-                f"y has a single class ({uniq[0]!r}); classification meta-features need "
-                "at least 2 classes (or pass task='regression' for a numeric target)."
-            )
-        class_counts = np.sort(np.bincount(y_codes_full))[::-1]
-        y_hash = _splitmix64(y_codes_full.astype(np.uint64) + np.uint64(0x1234567))
-        y_num_full = None
-    else:
-        if not ptypes.is_numeric_dtype(ys.dtype) or ptypes.is_bool_dtype(ys.dtype):
-            raise ValueError(
-                f"task='regression' needs a numeric y, got dtype {ys.dtype}; "
-                "use task='classification' or convert y to numbers."
-            )
-        y_num_full = ys.to_numpy(dtype=np.float64)
-        y_codes_full = None
-        class_counts = np.zeros(0, dtype=np.int64)
-        y_hash = _hash_floats(y_num_full)
     with np.errstate(over="ignore"):
         row_hash += y_hash * np.uint64(0x2545F4914F6CDD1D)
 

@@ -78,6 +78,19 @@ def oof_predict(
     return preds
 
 
+def rank_design(X: np.ndarray) -> np.ndarray:
+    """Each column of the landmark design as the ranks of its distinct values: the trees'
+    data. A tree reads only the order of the values, and ranks keep it exactly whatever the
+    units; on the standardized values, a held-out value lying on a split's midpoint went left
+    or right with the rounding of the standardization, which moves with the units."""
+    from ._canonical import dense_ranks
+
+    out = np.empty(X.shape, dtype=np.float64)
+    for j in range(X.shape[1]):
+        out[:, j] = dense_ranks(X[:, j], None)
+    return out
+
+
 def _kappa(y: np.ndarray, pred: np.ndarray) -> float:
     po = float(np.mean(y == pred))
     classes = np.union1d(y, pred)
@@ -96,12 +109,13 @@ def compute(p: Prepared) -> dict[str, float]:
     fold = stratified_folds(y, n_folds)
     rng = np.random.default_rng(p.random_state)
     col = int(rng.integers(X.shape[1]))
+    R = rank_design(X)
     # (learner, data, prediction depths): the stump is the depth-3 tree cut at depth 1
     # (the same root split, the same majorities), so one fit per fold serves both
     runs: list[tuple[tuple[str, ...], Callable[[], object], np.ndarray, tuple[int | None, ...]]] = [
         (("1nn",), OneNearestNeighbour, X, (None,)),
-        (("stump", "tree3"), lambda: DecisionTree(max_depth=3), X, (1, 3)),
-        (("random_node",), lambda: DecisionTree(max_depth=1), X[:, [col]], (None,)),
+        (("stump", "tree3"), lambda: DecisionTree(max_depth=3), R, (1, 3)),
+        (("random_node",), lambda: DecisionTree(max_depth=1), R[:, [col]], (None,)),
         (("naive_bayes",), GaussianNaiveBayes, X, (None,)),
         (("lda",), LinearDiscriminant, X, (None,)),
     ]

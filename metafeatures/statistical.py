@@ -143,7 +143,10 @@ def compute(p: Prepared) -> dict[str, float]:
     out.update(summarize(mom["mean"], _names(MEANS)))
     out.update(summarize(mom["sd"], _names(STDS)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        cv = np.where(mom["const"] | (mom["mean"] == 0), np.nan, mom["sd"] / np.abs(mom["mean"]))
+        # a mean within rounding of 0 (|mean| <= 1e-10 sd) has no sign to divide by: its
+        # value was 0 or 1e-15 depending on the summation, so cv was undefined or 1e16
+        cv = np.where(mom["const"] | (np.abs(mom["mean"]) <= 1e-10 * mom["sd"]), np.nan,
+                      mom["sd"] / np.abs(mom["mean"]))
         ratio = np.where(mom["const"], np.nan, (mom["q3"] - mom["q1"]) / mom["sd"])
     out.update(summarize(cv, _names(CV)))
     out["stat.outlier_features_share"] = float((mom["beyond"] > 0).mean())

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._prepare import Prepared
 from ._registry import FeatureSpec
-from .landmarking import oof_predict
+from .landmarking import oof_predict, rank_design
 from .statistical import column_moments
 
 GROUP = "target"
@@ -53,7 +53,8 @@ def compute(p: Prepared) -> dict[str, float]:
     out: dict[str, float] = {
         "target.skewness": float(mom["skew"][0]),
         "target.kurtosis": float(mom["kurt"][0]),
-        "target.cv": float(mom["sd"][0] / abs(mom["mean"][0])) if mom["mean"][0] != 0 else nan,
+        # undefined where the mean is within rounding of 0 (see statistical.py)
+        "target.cv": float(mom["sd"][0] / abs(mom["mean"][0])) if abs(mom["mean"][0]) > 1e-10 * mom["sd"][0] else nan,
         "target.unique_share": float(np.unique(y).size / y.size),
         "target.integer_share": float(np.mean(np.mod(y, 1.0) == 0.0)),
     }
@@ -82,21 +83,28 @@ def compute(p: Prepared) -> dict[str, float]:
 
     from ._learners import OneNearestNeighbour
 
-    X, yl = p.landmark_X, p.landmark_y
+    X, yl = p.landmark_X, p.landmark_y.astype(np.float64)
     fold = np.arange(yl.size) % min(5, yl.size)
     sst = float(((yl - yl.mean()) ** 2).sum())
+    if sst > 0:
+        # the learners see the target standardized and rounded to 1e-10 of its spread: R^2
+        # does not change, and a target in other units (x 100) is the same numbers, so the
+        # rounding of a tie between two splits cannot pick another tree
+        yl = np.round((yl - yl.mean()) / yl.std(), 10)
+        sst = float(((yl - yl.mean()) ** 2).sum())
     makers = {
         "1nn": OneNearestNeighbour,  # tie-robust: duplicated rows are common in regression tables
         "stump": lambda: DecisionTreeRegressor(max_depth=1, random_state=0),
         "linear": lambda: Ridge(alpha=1.0),
         "tree3": lambda: DecisionTreeRegressor(max_depth=3, random_state=0),
     }
+    R = rank_design(X)  # the trees read the order of the values only (see rank_design)
     for key, make in makers.items():
         name = f"target.landmark.{key}.r2"
         if sst <= 0:
             out[name] = nan
             continue
-        pred = oof_predict(make, X, yl.astype(np.float64), fold)[0]
+        pred = oof_predict(make, R if key in ("stump", "tree3") else X, yl, fold)[0]
         # R^2 below -1 carries no extra information and would dominate distances
         out[name] = float(max(1.0 - ((yl - pred) ** 2).sum() / sst, -1.0))
     return out
