@@ -32,7 +32,7 @@ _MISSING_FLOAT_HASH = np.uint64(0x5BD1E995)
 _INDIVIDUAL = np.uint64(0x9E3779B97F4A7C15)
 
 
-def element_hashes(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
+def element_hashes(vals: np.ndarray, miss: np.ndarray | None, by_rank: bool = True) -> np.ndarray:
     """Per-element content hashes of one column (numbers, or labels as an object array
     with ``None`` for missing); ``miss`` marks missing entries (``None``: a numeric column
     without any).
@@ -40,10 +40,11 @@ def element_hashes(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
     A number is hashed by its rank among the column's distinct values, not by its value:
     a column in other units (``x * 100``, ``x + 273.15``, any increasing transform) hashes
     alike, so the canonical order, the subsample and the landmarkers' folds do not move
-    when the units do."""
+    when the units do. ``by_rank=False`` hashes the values themselves (one sort per column
+    less: tables past ``RANK_CELLS`` cells)."""
     if vals.dtype == object:
         return _hash_values(np.where(miss, "\x00<missing>", vals).astype(object))
-    h = _hash_floats(dense_ranks(vals, miss))
+    h = _hash_floats(dense_ranks(vals, miss) if by_rank else vals)
     if miss is not None:
         h[miss] = _MISSING_FLOAT_HASH
     return h
@@ -66,13 +67,13 @@ def value_hash(vals: np.ndarray) -> np.uint64:
         return _splitmix64(np.array([_hash_floats(present).sum(dtype=np.uint64)]))[0]
 
 
-def _column_hashes(vals: np.ndarray) -> np.ndarray:
+def _column_hashes(vals: np.ndarray, by_rank: bool) -> np.ndarray:
     miss = (vals == None) if vals.dtype == object else ~np.isfinite(vals)  # noqa: E711
-    return element_hashes(vals, miss)
+    return element_hashes(vals, miss, by_rank)
 
 
 def column_orders(
-    kinds: list[tuple[list[np.uint64], list[np.ndarray]]], row_hash: np.ndarray
+    kinds: list[tuple[list[np.uint64], list[np.ndarray]]], row_hash: np.ndarray, by_rank: bool = True
 ) -> list[np.ndarray]:
     """Canonical order of the columns of each kind (numeric, categorical: ``(value-multiset
     hashes, columns)``): by the hash of each value multiset, ties broken by a hash of each
@@ -88,15 +89,15 @@ def column_orders(
         if tied.size:
             row_mix = _splitmix64(row_hash)
             for j in tied:
-                elem[int(j)] = _column_hashes(cols[j])
+                elem[int(j)] = _column_hashes(cols[j], by_rank)
                 tie[j] = _splitmix64(elem[int(j)] ^ row_mix).sum(dtype=np.uint64)
         keys.append((hashes, tie))
         elems.append(elem)
-        values.append(np.array([value_hash(cols[j]) if j in elem and cols[j].dtype != object else 0
+        values.append(np.array([value_hash(cols[j]) if by_rank and j in elem and cols[j].dtype != object else 0
                                 for j in range(hashes.size)], dtype=np.uint64))
     refined = [np.zeros(h.size, dtype=np.uint64) for h, _ in keys]
     if any(_residual_ties(h, t, e) for (h, t), e in zip(keys, elems)):
-        refined = _individualize(keys, [cols for _, cols in kinds], elems, row_hash)
+        refined = _individualize(keys, [cols for _, cols in kinds], elems, row_hash, by_rank)
     return [np.lexsort((v, r, t, h)) for (h, t), r, v in zip(keys, refined, values)]
 
 
@@ -113,13 +114,14 @@ def _individualize(
     cols_by_kind: list[list[np.ndarray]],
     elems: list[dict[int, np.ndarray]],
     row_hash: np.ndarray,
+    by_rank: bool,
 ) -> list[np.ndarray]:
     """Per kind, a key per column that splits the columns the first two keys leave tied:
     column and row hashes refined through each other until the classes stop splitting;
     while a class holds columns with other values, its first member is singled out and
     the refinement runs again. Rows that repeat (in every column and the target) are
     refined once, counted as often as they occur."""
-    H = np.column_stack([e[j] if j in e else _column_hashes(c)
+    H = np.column_stack([e[j] if j in e else _column_hashes(c, by_rank)
                          for cols, e in zip(cols_by_kind, elems) for j, c in enumerate(cols)])
     with np.errstate(over="ignore"):  # a row's content, to refine each distinct row once
         position = _splitmix64(np.arange(1, H.shape[1] + 1, dtype=np.uint64)) | np.uint64(1)
@@ -186,6 +188,7 @@ def row_order(
     cap: int,
     ordered_cols: list[np.ndarray],
     y_hash: np.ndarray,
+    by_rank: bool = True,
 ) -> np.ndarray:
     """The first ``cap`` rows in the canonical, seeded order (all rows if fewer).
 
@@ -209,6 +212,6 @@ def row_order(
         dup[:-1] |= same
         rows = cand[dup]
         # np.lexsort: the last key is the primary one
-        keys = [y_hash[rows]] + [_column_hashes(c[rows]) for c in reversed(ordered_cols)] + [key[rows]]
+        keys = [y_hash[rows]] + [_column_hashes(c[rows], by_rank) for c in reversed(ordered_cols)] + [key[rows]]
         cand[dup] = rows[np.lexsort(keys)]
     return cand[:cap]

@@ -38,6 +38,11 @@ DEFAULT_MAX_ROWS = 100_000
 #: table uses fewer rows (never fewer than ``MIN_ROWS_WIDE``), so their cost is bounded.
 CELL_BUDGET = 5_000_000
 MIN_ROWS_WIDE = 2_000
+#: Tables up to this many cells order their rows and columns by the ranks of the values
+#: (a column in other units keeps the subsample, the folds and the landmarkers); larger
+#: ones by the values themselves: ranking costs a sort per column (BENCHMARKS.md, session
+#: 25: 1,000,000 x 100 took 2.75x as long by rank, 100,000 x 100 1.41x).
+RANK_CELLS = 20_000_000
 #: Input columns the landmarkers use at most (the first in the canonical column order).
 LANDMARK_COLS = 100
 #: Rows used by the landmarkers (cross-validated cheap learners).
@@ -216,7 +221,9 @@ def prepare(
     with np.errstate(over="ignore"):
         y_mix = _splitmix64(y_hash ^ np.uint64(0x7F4A7C159E3779B9))
 
-    # ---- columns: type, hash, missing counts (full data, column by column: no full copy)
+    # ---- columns: type, hash, missing counts (full data, column by column: no full copy);
+    # numbers hashed by their ranks (units do not move the order) up to RANK_CELLS cells
+    by_rank = n * d <= RANK_CELLS
     num_cols: list[np.ndarray] = []
     num_hash: list[np.uint64] = []
     cat_cols: list[np.ndarray] = []  # object arrays of labels (None = missing)
@@ -242,7 +249,7 @@ def prepare(
         else:
             miss = col.isna().to_numpy()
             vals = col.astype("string").to_numpy(dtype=object, na_value=None)
-        h = element_hashes(vals, miss if (kind != "numeric" or any_miss) else None)
+        h = element_hashes(vals, miss if (kind != "numeric" or any_miss) else None, by_rank)
         n_miss_col = int(miss.sum())
         if n_miss_col == n:
             all_nan.append(name)
@@ -283,14 +290,14 @@ def prepare(
         row_hash += y_hash * np.uint64(0x2545F4914F6CDD1D)
 
     # ---- canonical order of columns, then a canonical, seeded order of rows
-    num_order, cat_order = column_orders([(num_hash, num_cols), (cat_hash, cat_cols)], row_hash)
+    num_order, cat_order = column_orders([(num_hash, num_cols), (cat_hash, cat_cols)], row_hash, by_rank)
     width = len(num_cols) + len(cat_cols)
     if max_rows is None:  # default: bounded by cells, so a wide table costs no more than a long one
         cap = min(DEFAULT_MAX_ROWS, max(MIN_ROWS_WIDE, CELL_BUDGET // max(width, 1)))
     else:
         cap = int(max_rows)
     ordered = [num_cols[j] for j in num_order] + [cat_cols[j] for j in cat_order]
-    sub = row_order(row_hash, random_state, cap, ordered, y_hash)
+    sub = row_order(row_hash, random_state, cap, ordered, y_hash, by_rank)
     m = sub.size
     num = np.empty((m, len(num_cols)), dtype=np.float64)
     for k, j in enumerate(num_order):

@@ -446,3 +446,26 @@ def test_infer_task_reads_a_target_with_infinite_values_without_a_warning():
         warnings.simplefilter("error")
         assert metafeatures.infer_task(np.array([0.0, 1.0, np.inf, 1.0])) == "regression"
         assert metafeatures.infer_task(np.array([0.0, 1.0, 2.0, 1.0])) == "classification"
+
+
+def test_tables_past_the_rank_budget_hash_values_and_keep_order_invariance(monkeypatch):
+    """Past ``RANK_CELLS`` cells the order comes from the values (no sort per column): the
+    caller's row and column order still do not matter, the units again do."""
+    from metafeatures import _prepare
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.integers(0, 5, 400).astype(float),
+                      "c": rng.gamma(2.0, size=400)})
+    y = (X["a"] + X["b"] / 3 + rng.normal(size=400) > 1).astype(int)
+    rows, cols = rng.permutation(400), ["c", "a", "b"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_rank = metafeatures.extract(X, y, max_rows=200)
+        monkeypatch.setattr(_prepare, "RANK_CELLS", 0)
+        base = metafeatures.extract(X, y, max_rows=200)
+        moved = metafeatures.extract(X.iloc[rows][cols], y.iloc[rows], max_rows=200)
+        units = metafeatures.extract(X.assign(a=X["a"] * 100.0), y, max_rows=200)
+    np.testing.assert_allclose(moved.to_numpy(), base.to_numpy(), rtol=1e-9, atol=1e-12)
+    landmarks = [f for f in base.index if f.startswith("landmark.")]
+    assert not np.allclose(by_rank[landmarks].to_numpy(), base[landmarks].to_numpy(), equal_nan=True)
+    assert not np.allclose(units[landmarks].to_numpy(), base[landmarks].to_numpy(), equal_nan=True)
