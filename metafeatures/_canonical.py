@@ -71,8 +71,8 @@ def column_orders(
     """Canonical order of the columns of each kind (numeric, categorical: ``(column keys,
     columns)``, a key hashing the multiset of a column's (value, target) pairs): by that
     key, ties broken by a hash of each value joined with its row's content hash, residual
-    ties by :func:`_individualize` (columns whose ranks agree everywhere, ``x`` and ``exp(x)``, stay tied: every learner
-    and summary reads them alike, ranks or values)."""
+    ties by :func:`_individualize` (columns whose ranks agree everywhere, ``x`` and
+    ``exp(x)``, stay tied: every learner and summary reads them alike)."""
     keys, elems = [], []
     for col_hashes, cols in kinds:
         hashes = np.array(col_hashes, dtype=np.uint64)

@@ -121,8 +121,8 @@ def _first_of_best(scores: np.ndarray) -> np.ndarray:
 
 class GaussianNaiveBayes:
     """Gaussian naive Bayes with scikit-learn's variance smoothing (1e-9 of the largest
-    column variance, at least 1e-15) and class priors from the training frequencies; tied classes go to
-    the first (:data:`SCORE_TIE`)."""
+    column variance, at least 1e-15) and class priors from the training frequencies; tied
+    classes go to the first (:data:`SCORE_TIE`)."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianNaiveBayes:
         X = np.asarray(X, dtype=np.float64)
