@@ -16,7 +16,9 @@ order used is computed from the content:
   singled out does not matter where the tied columns are images of each other under a
   symmetry of the table, as in every case met so far;
 * numbers are hashed by their rank in their column, so that none of this moves when a
-  column changes units;
+  column changes units; columns whose ranks agree everywhere (``x`` and ``exp(x)``) are
+  placed by their values, so that which of them a cut keeps (the landmarkers' first 100
+  columns, say) does not follow the caller's column order;
 * a row is placed by its content hash mixed with the seed; rows whose hashes are equal
   but whose values differ (a row and its mirror image across two such columns) are then
   placed by their values in the canonical column order, which makes the subsample and
@@ -60,6 +62,14 @@ def dense_ranks(vals: np.ndarray, miss: np.ndarray | None) -> np.ndarray:
     return ranks
 
 
+def value_hash(vals: np.ndarray) -> np.uint64:
+    """A hash of a numeric column's present values themselves (not their ranks): the last
+    tie-break between columns whose ranks agree everywhere."""
+    present = vals[np.isfinite(vals)]
+    with np.errstate(over="ignore"):
+        return _splitmix64(np.array([_hash_floats(present).sum(dtype=np.uint64)]))[0]
+
+
 def _column_hashes(vals: np.ndarray, by_rank: bool) -> np.ndarray:
     miss = (vals == None) if vals.dtype == object else ~np.isfinite(vals)  # noqa: E711
     return element_hashes(vals, miss, by_rank)
@@ -71,9 +81,9 @@ def column_orders(
     """Canonical order of the columns of each kind (numeric, categorical: ``(column keys,
     columns)``, a key hashing the multiset of a column's (value, target) pairs): by that
     key, ties broken by a hash of each value joined with its row's content hash, residual
-    ties by :func:`_individualize` (columns whose ranks agree everywhere, ``x`` and
-    ``exp(x)``, stay tied: every learner and summary reads them alike)."""
-    keys, elems = [], []
+    ties by :func:`_individualize`, columns whose ranks agree everywhere by their values
+    (:func:`value_hash`)."""
+    keys, elems, values = [], [], []
     for col_hashes, cols in kinds:
         hashes = np.array(col_hashes, dtype=np.uint64)
         tie = np.zeros(hashes.size, dtype=np.uint64)
@@ -87,10 +97,12 @@ def column_orders(
                 tie[j] = _splitmix64(elem[int(j)] ^ row_mix).sum(dtype=np.uint64)
         keys.append((hashes, tie))
         elems.append(elem)
+        values.append(np.array([value_hash(cols[j]) if by_rank and j in elem and cols[j].dtype != object else 0
+                                for j in range(hashes.size)], dtype=np.uint64))
     refined = [np.zeros(h.size, dtype=np.uint64) for h, _ in keys]
     if any(_residual_ties(h, t, e) for (h, t), e in zip(keys, elems)):
         refined = _individualize(keys, [cols for _, cols in kinds], elems, row_hash, by_rank)
-    return [np.lexsort((r, t, h)) for (h, t), r in zip(keys, refined)]
+    return [np.lexsort((v, r, t, h)) for (h, t), r, v in zip(keys, refined, values)]
 
 
 def _residual_ties(hashes: np.ndarray, tie: np.ndarray, elem: dict[int, np.ndarray]) -> bool:

@@ -472,8 +472,9 @@ def test_tables_past_the_rank_budget_hash_values_and_keep_order_invariance(monke
 
 
 def test_columns_with_the_same_ranks_keep_one_order_whatever_the_callers():
-    """``x`` and ``exp(x)`` hash alike by rank and stay tied in the canonical order (in
-    the caller's order): every meta-feature reads them alike, so that order does not show."""
+    """``x`` and ``exp(x)`` hash alike by rank; their values place them, so the columns a
+    cut keeps (the landmarkers' first 100, the quadratic features' first 256) and every
+    meta-feature do not follow the caller's column order."""
     rng = np.random.default_rng(8)
     a = rng.normal(size=300)
     X = pd.DataFrame({"a": a, "b": np.exp(a), "c": rng.normal(size=300)})
@@ -483,3 +484,18 @@ def test_columns_with_the_same_ranks_keep_one_order_whatever_the_callers():
         base = metafeatures.extract(X, y)
         swapped = metafeatures.extract(X[["c", "b", "a"]], y)
     np.testing.assert_allclose(swapped.to_numpy(), base.to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_columns_with_the_same_ranks_are_placed_by_their_values():
+    from metafeatures._canonical import column_orders
+
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=50)
+    cols = {"a": a, "exp": np.exp(a), "c": rng.normal(size=50)}
+    row_hash = np.zeros(50, dtype=np.uint64)  # the same rows for both callers
+    placed = []
+    for names in (["a", "exp", "c"], ["exp", "a", "c"], ["c", "exp", "a"]):
+        keys = [np.uint64(7), np.uint64(7), np.uint64(9)] if names[0] != "c" else [np.uint64(9), np.uint64(7), np.uint64(7)]
+        (order, _) = column_orders([(keys, [cols[k] for k in names]), ([], [])], row_hash)
+        placed.append([names[j] for j in order])
+    assert placed[0] == placed[1] == placed[2], placed
