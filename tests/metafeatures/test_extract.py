@@ -472,9 +472,8 @@ def test_tables_past_the_rank_budget_hash_values_and_keep_order_invariance(monke
 
 
 def test_columns_with_the_same_ranks_keep_one_order_whatever_the_callers():
-    """``x`` and ``exp(x)`` hash alike by rank; their values place them, so the columns a
-    cut keeps (the landmarkers' first 100, the quadratic features' first 256) and every
-    meta-feature do not follow the caller's column order."""
+    """``x`` and ``exp(x)`` hash alike by rank: the whole extraction still does not follow
+    the caller's column order (where they are placed is tested below, on the ordering)."""
     rng = np.random.default_rng(8)
     a = rng.normal(size=300)
     X = pd.DataFrame({"a": a, "b": np.exp(a), "c": rng.normal(size=300)})
@@ -487,6 +486,9 @@ def test_columns_with_the_same_ranks_keep_one_order_whatever_the_callers():
 
 
 def test_columns_with_the_same_ranks_are_placed_by_their_values():
+    """Tied on every hash, ``x`` and ``exp(x)`` are placed by their values, so which of them
+    a column cut keeps (the landmarkers' first 100, the quadratic features' first 256) does
+    not follow the caller's order."""
     from metafeatures._canonical import column_orders
 
     rng = np.random.default_rng(9)
@@ -495,7 +497,7 @@ def test_columns_with_the_same_ranks_are_placed_by_their_values():
     row_hash = np.zeros(50, dtype=np.uint64)  # the same rows for both callers
     placed = []
     for names in (["a", "exp", "c"], ["exp", "a", "c"], ["c", "exp", "a"]):
-        keys = [np.uint64(7), np.uint64(7), np.uint64(9)] if names[0] != "c" else [np.uint64(9), np.uint64(7), np.uint64(7)]
+        keys = [np.uint64(9) if k == "c" else np.uint64(7) for k in names]  # a and exp share a key
         (order, _) = column_orders([(keys, [cols[k] for k in names]), ([], [])], row_hash)
         placed.append([names[j] for j in order])
     assert placed[0] == placed[1] == placed[2], placed
