@@ -98,7 +98,9 @@ def compute(p: Prepared) -> dict[str, float]:
         "linear": lambda: Ridge(alpha=1.0),
         "tree3": lambda: DecisionTreeRegressor(max_depth=3, random_state=0),
     }
-    R = rank_design(X)  # the trees read the order of the values only (see rank_design)
+    # the trees read the order of the values only (see rank_design); a constant target
+    # has no R^2 to compute
+    R = rank_design(X) if sst > 0 else X
     for key, make in makers.items():
         name = f"target.landmark.{key}.r2"
         if sst <= 0:
