@@ -120,6 +120,32 @@ def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
     assert "zero-shot vs" in br.report(only, pd.DataFrame(), [1], "cmd")
 
 
+def test_families_worse_than_a_baseline_beyond_their_interval_are_named():
+    # family f: meta worse than TPE after 50 trials on both tasks (by 0.10 and 0.20); g: better;
+    # h: one task, meta worse on one seed of two (its seeds give the interval, which holds 0)
+    rows = []
+    for task, fam, gaps in (("a", "f", (0.10, 0.10)), ("b", "f", (0.20, 0.20)), ("c", "g", (-0.1, -0.1)),
+                            ("d", "h", (0.30, 0.0))):
+        for seed, gap in enumerate(gaps):
+            for t in (1, 50):
+                rows += [{"task_id": task, "method": "tpe", "seed": seed, "t": t, "regret": 0.5},
+                         {"task_id": task, "method": "meta", "seed": seed, "t": t, "regret": 0.5 + gap * (t == 50)}]
+    res = pd.DataFrame(rows)
+    info = pd.DataFrame({"task_id": list("abcd"), "family": list("ffgh")})
+    fams = br.family_differences(res, info, "tpe")
+    assert fams.loc["f", "diff"] == pytest.approx(0.15) and fams.loc["f", "tasks"] == 2
+    assert fams.loc["f", "lo"] == pytest.approx(0.10) and fams.loc["f", "hi"] == pytest.approx(0.20)
+    assert fams.loc["g", "hi"] == pytest.approx(-0.1)
+    assert fams.loc["h", "lo"] == pytest.approx(0.0) and fams.loc["h", "hi"] == pytest.approx(0.3)
+    text = br.report(res, info, [1, 50], "cmd")
+    assert ("- no family worse than TPE's mean after 50 trials beyond its 95% bootstrap interval: False "
+            "(1 of 3 families: f +0.150 [+0.100, +0.200])") in text
+    assert "GPSampler's mean after" not in text  # no GPSampler in the run
+    better = res.assign(regret=np.where(res["method"] == "meta", 0.4, res["regret"]))
+    assert "interval: True (0 of 3 families)" in br.report(better, info, [1, 50], "cmd")
+    assert br.family_differences(res[res["method"] == "meta"], info, "tpe").empty
+
+
 def test_median_difference_interval_covers_the_truth_and_shrinks_with_tasks():
     rng = np.random.default_rng(1)
     b = rng.exponential(size=400)

@@ -140,6 +140,7 @@ def report(res: pd.DataFrame, info: pd.DataFrame, budgets: Sequence[int], comman
                    + (f" (above at t = {h['budgets_meta_mean_worse_than_gp']})"
                       if h["budgets_meta_mean_worse_than_gp"] else "")]
                   if "budgets_meta_mean_worse_than_gp" in h else []),
+                *_family_lines(res, info),
                 ""]
     for key, title in (("family", "family"), ("rows_bucket", "rows as evaluated")):
         if len(info) and key in info:
@@ -234,6 +235,48 @@ def _large_tasks_line(res: pd.DataFrame, info: pd.DataFrame, min_rows: int = 500
     return (f"- on the {len(wide)} tasks evaluated at {min_rows:,}+ rows: MetaSampler's median regret at t = 10 "
             f"is {np.median(a):.4g}, TPE's after {final} trials {np.median(b):.4g}"
             + _ci_text(_median_diff_ci(a, b), "the first minus the second") + quality + ".")
+
+
+def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str, n_boot: int = 2000,
+                       seed: int = 0) -> pd.DataFrame:
+    """Per family (``info["family"]``): MetaSampler's mean regret minus ``other``'s at the
+    last budget, with a 95% bootstrap interval over the family's tasks (seeds averaged
+    first; a family of one task resamples its seeds). One row per family: ``tasks``,
+    ``diff``, ``lo``, ``hi``."""
+    final = int(res["t"].max())
+    last = res[(res["t"] == final) & res["method"].isin(["meta", other])]
+    seeds = last.pivot_table(index=["task_id", "seed"], columns="method", values="regret").dropna()
+    if len(seeds) == 0 or not {"meta", other} <= set(seeds.columns):
+        return pd.DataFrame(columns=["tasks", "diff", "lo", "hi"])
+    seeds = (seeds["meta"] - seeds[other]).rename("d").reset_index()
+    seeds["family"] = seeds["task_id"].map(info.set_index("task_id")["family"])
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for fam, grp in seeds.dropna(subset=["family"]).groupby("family", sort=True):
+        per_task = grp.groupby("task_id")["d"].mean().to_numpy()
+        units = per_task if len(per_task) > 1 else grp["d"].to_numpy()
+        boot = units[rng.integers(0, len(units), size=(n_boot, len(units)))].mean(axis=1)
+        lo, hi = np.quantile(boot, [0.025, 0.975])
+        rows[fam] = {"tasks": len(per_task), "diff": float(per_task.mean()), "lo": float(lo), "hi": float(hi)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["tasks", "diff", "lo", "hi"])
+
+
+def _family_lines(res: pd.DataFrame, info: pd.DataFrame) -> list[str]:
+    """#14's last no-negative-transfer check: no family whose mean regret at the last budget
+    is worse than TPE's (or GPSampler's) beyond its interval."""
+    if not len(info) or "family" not in info:
+        return []
+    lines = []
+    for other, name in (("tpe", "TPE's"), ("gp", "GPSampler's")):
+        fams = family_differences(res, info, other)
+        if not len(fams):
+            continue
+        worse = fams[fams["lo"] > 1e-12]
+        said = ", ".join(f"{f} {r['diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]" for f, r in worse.iterrows())
+        lines.append(f"- no family worse than {name} mean after {int(res['t'].max())} trials beyond its 95% "
+                     f"bootstrap interval: {worse.empty} ({len(worse)} of {len(fams)} families"
+                     + (f": {said})" if said else ")"))
+    return lines
 
 
 def breakdown(res: pd.DataFrame, info: pd.DataFrame, key: str, budgets: Sequence[int] = (1, 10, 50),
