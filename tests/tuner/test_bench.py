@@ -123,15 +123,15 @@ def test_headline_compares_with_gp_and_reports_anchors_without_tpe():
 def test_families_worse_than_a_baseline_beyond_their_interval_are_named():
     # family f: meta worse than TPE after 50 trials on both tasks (by 0.10 and 0.20); g: better;
     # h: one task, meta worse on one seed of two (its seeds give the interval, which holds 0)
+    cases = (("a", "f", (0.10, 0.10)), ("b", "f", (0.20, 0.20)), ("c", "g", (-0.1, -0.1)), ("d", "h", (0.30, 0.0)))
     rows = []
-    for task, fam, gaps in (("a", "f", (0.10, 0.10)), ("b", "f", (0.20, 0.20)), ("c", "g", (-0.1, -0.1)),
-                            ("d", "h", (0.30, 0.0))):
+    for task, _, gaps in cases:
         for seed, gap in enumerate(gaps):
             for t in (1, 50):
                 rows += [{"task_id": task, "method": "tpe", "seed": seed, "t": t, "regret": 0.5},
                          {"task_id": task, "method": "meta", "seed": seed, "t": t, "regret": 0.5 + gap * (t == 50)}]
     res = pd.DataFrame(rows)
-    info = pd.DataFrame({"task_id": list("abcd"), "family": list("ffgh")})
+    info = pd.DataFrame({"task_id": [c[0] for c in cases], "family": [c[1] for c in cases]})
     fams = br.family_differences(res, info, "tpe")
     assert fams.loc["f", "diff"] == pytest.approx(0.15) and fams.loc["f", "tasks"] == 2
     assert fams.loc["f", "lo"] == pytest.approx(0.10) and fams.loc["f", "hi"] == pytest.approx(0.20)
