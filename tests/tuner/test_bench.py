@@ -138,12 +138,17 @@ def test_families_worse_than_a_baseline_beyond_their_interval_are_named():
     assert fams.loc["g", "hi"] == pytest.approx(-0.1)
     assert fams.loc["h", "lo"] == pytest.approx(0.0) and fams.loc["h", "hi"] == pytest.approx(0.3)
     text = br.report(res, info, [1, 50], "cmd")
-    assert ("- no family worse than TPE's mean after 50 trials beyond its 95% bootstrap interval: False "
-            "(1 of 3 families: f +0.150 [+0.100, +0.200])") in text
-    assert "GPSampler's mean after" not in text  # no GPSampler in the run
+    assert ("- no negative transfer by family: no family's mean regret after 50 trials above TPE's beyond "
+            "its 95% bootstrap interval: False (1 of 3 families: f +0.150 [+0.100, +0.200])") in text
+    assert "above GPSampler's" not in text  # no GPSampler in the run
     better = res.assign(regret=np.where(res["method"] == "meta", 0.4, res["regret"]))
     assert "interval: True (0 of 3 families)" in br.report(better, info, [1, 50], "cmd")
     assert br.family_differences(res[res["method"] == "meta"], info, "tpe").empty
+    # one seed (e.g. a --real run): g and h hold one run each; h is worse by 0.3, without an interval
+    one = br.family_differences(res[res["seed"] == 0], info, "tpe")
+    assert np.isnan(one.loc["h", "lo"]) and one.loc["h", "diff"] == pytest.approx(0.3)
+    assert ("(1 of 3 families: f +0.150 [+0.100, +0.200]; 2 of one task and one seed, without an interval)"
+            in br.report(res[res["seed"] == 0], info, [1, 50], "cmd"))
 
 
 def test_median_difference_interval_covers_the_truth_and_shrinks_with_tasks():

@@ -241,8 +241,8 @@ def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str, n_boot
                        seed: int = 0) -> pd.DataFrame:
     """Per family (``info["family"]``): MetaSampler's mean regret minus ``other``'s at the
     last budget, with a 95% bootstrap interval over the family's tasks (seeds averaged
-    first; a family of one task resamples its seeds). One row per family: ``tasks``,
-    ``diff``, ``lo``, ``hi``."""
+    first; a family of one task resamples its seeds, and one run of one task has no
+    interval: NaN). One row per family: ``tasks``, ``diff``, ``lo``, ``hi``."""
     final = int(res["t"].max())
     last = res[(res["t"] == final) & res["method"].isin(["meta", other])]
     seeds = last.pivot_table(index=["task_id", "seed"], columns="method", values="regret").dropna()
@@ -255,8 +255,10 @@ def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str, n_boot
     for fam, grp in seeds.dropna(subset=["family"]).groupby("family", sort=True):
         per_task = grp.groupby("task_id")["d"].mean().to_numpy()
         units = per_task if len(per_task) > 1 else grp["d"].to_numpy()
-        boot = units[rng.integers(0, len(units), size=(n_boot, len(units)))].mean(axis=1)
-        lo, hi = np.quantile(boot, [0.025, 0.975])
+        lo = hi = np.nan
+        if len(units) > 1:
+            boot = units[rng.integers(0, len(units), size=(n_boot, len(units)))].mean(axis=1)
+            lo, hi = np.quantile(boot, [0.025, 0.975])
         rows[fam] = {"tasks": len(per_task), "diff": float(per_task.mean()), "lo": float(lo), "hi": float(hi)}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["tasks", "diff", "lo", "hi"])
 
@@ -273,9 +275,11 @@ def _family_lines(res: pd.DataFrame, info: pd.DataFrame) -> list[str]:
             continue
         worse = fams[fams["lo"] > 1e-12]
         said = ", ".join(f"{f} {r['diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]" for f, r in worse.iterrows())
-        lines.append(f"- no family worse than {name} mean after {int(res['t'].max())} trials beyond its 95% "
-                     f"bootstrap interval: {worse.empty} ({len(worse)} of {len(fams)} families"
-                     + (f": {said})" if said else ")"))
+        single = int(fams["lo"].isna().sum())
+        lines.append(f"- no negative transfer by family: no family's mean regret after {int(res['t'].max())} "
+                     f"trials above {name} beyond its 95% bootstrap interval: {worse.empty} ({len(worse)} of "
+                     f"{len(fams)} families" + (f": {said}" if said else "")
+                     + (f"; {single} of one task and one seed, without an interval" if single else "") + ")")
     return lines
 
 
