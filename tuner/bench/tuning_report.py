@@ -30,6 +30,13 @@ def _median_diff_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int 
     return (float(lo), float(hi))
 
 
+def _mean_diff_ci(d: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval (entries of ``d`` resampled) of the mean of ``d``."""
+    rng = np.random.default_rng(seed)
+    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    return float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
 def summarize(res: pd.DataFrame, budgets: Sequence[int] = (1, 5, 10, 20, 30, 50)) -> dict[str, Any]:
     """Median and mean regret per method and budget (seeds averaged first), mean ranks,
     a per-task table, and the protocol's headline figures."""
@@ -237,8 +244,7 @@ def _large_tasks_line(res: pd.DataFrame, info: pd.DataFrame, min_rows: int = 500
             + _ci_text(_median_diff_ci(a, b), "the first minus the second") + quality + ".")
 
 
-def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str, n_boot: int = 2000,
-                       seed: int = 0) -> pd.DataFrame:
+def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str) -> pd.DataFrame:
     """Per family (``info["family"]``): MetaSampler's mean regret minus ``other``'s at the
     last budget, with a 95% bootstrap interval over the family's tasks (seeds averaged
     first; a family of one task resamples its seeds, and one run of one task has no
@@ -250,15 +256,11 @@ def family_differences(res: pd.DataFrame, info: pd.DataFrame, other: str, n_boot
         return pd.DataFrame(columns=["tasks", "diff", "lo", "hi"])
     seeds = (seeds["meta"] - seeds[other]).rename("d").reset_index()
     seeds["family"] = seeds["task_id"].map(info.set_index("task_id")["family"])
-    rng = np.random.default_rng(seed)
     rows = {}
     for fam, grp in seeds.dropna(subset=["family"]).groupby("family", sort=True):
         per_task = grp.groupby("task_id")["d"].mean().to_numpy()
         units = per_task if len(per_task) > 1 else grp["d"].to_numpy()
-        lo = hi = np.nan
-        if len(units) > 1:
-            boot = units[rng.integers(0, len(units), size=(n_boot, len(units)))].mean(axis=1)
-            lo, hi = np.quantile(boot, [0.025, 0.975])
+        lo, hi = _mean_diff_ci(units) if len(units) > 1 else (np.nan, np.nan)
         rows[fam] = {"tasks": len(per_task), "diff": float(per_task.mean()), "lo": float(lo), "hi": float(hi)}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["tasks", "diff", "lo", "hi"])
 

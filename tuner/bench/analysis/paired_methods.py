@@ -15,16 +15,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from tuner.bench.tuning_report import _median_diff_ci
-
-
-def _mean_diff_ci(d: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    return float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+from tuner.bench.tuning_report import _mean_diff_ci, _median_diff_ci
 
 
 def results(source: str) -> pd.DataFrame:
